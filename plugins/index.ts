@@ -1,0 +1,14 @@
+// The registry of built-in plugins: short name → factory. The only list of built-ins.
+// The config loader resolves a plugin name here first, then as an npm package, then as a path.
+import type { PluginFactory } from '../core/index.ts';
+
+type AnyFactory = PluginFactory<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Lazy so that loading the config does not load every backend's client library. */
+export const builtins: Readonly<Record<string, () => Promise<AnyFactory>>> = Object.freeze({
+  // entries are added by each plugin folder: 'short-name': () => import('./kind-name/index.ts').then((m) => m.default),
+});
+
+/** Kind of each built-in, for `--filter` / `--strategy` validation and `swarm help`. */
+export const builtinKinds: Readonly<Record<string, 'filter' | 'strategy' | 'discovery' | 'failover' | 'other'>> = Object.freeze({
+});
