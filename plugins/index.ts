@@ -7,8 +7,10 @@ type AnyFactory = PluginFactory<any>; // eslint-disable-line @typescript-eslint/
 /** Lazy so that loading the config does not load every backend's client library. */
 export const builtins: Readonly<Record<string, () => Promise<AnyFactory>>> = Object.freeze({
   // entries are added by each plugin folder: 'short-name': () => import('./kind-name/index.ts').then((m) => m.default),
+  reschedule: () => import('./failover-reschedule/index.ts').then((m) => m.default),
 });
 
 /** Kind of each built-in, for `--filter` / `--strategy` validation and `swarm help`. */
 export const builtinKinds: Readonly<Record<string, 'filter' | 'strategy' | 'discovery' | 'failover' | 'other'>> = Object.freeze({
+  reschedule: 'failover',
 });
