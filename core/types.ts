@@ -1,3 +1,5 @@
+import type { Logger } from 'pino';
+
 /**
  * The data the kernel and its plugins exchange. Everything here is plain, serialisable data:
  * filters and strategies read it, never mutate it, and it can cross into a worker thread.
@@ -200,6 +202,13 @@ export interface DiscoveryOptions {
   ttl: number;
   /** `--discovery-opt key=value` pairs (kv.path, kv.cacertfile, …). */
   opts: Readonly<Record<string, string>>;
+  /**
+   * One-shot readers (`swarm list`): `watch` throws a one-line error when the store cannot be
+   * read, instead of logging and retrying (the default, for `manage`).
+   */
+  failFast?: boolean;
+  /** Logger for outage/recovery lines; defaults to `core.logger.child({ plugin })`. */
+  logger?: Logger;
 }
 
 export interface DiscoveryUrl {
