@@ -1,0 +1,18 @@
+/**
+ * The shared local cluster kit: real dockerd engines, etcd, ZooKeeper, a `swarm manage`
+ * child process and the docker CLI. See test/cluster/README.md.
+ */
+export {
+  startEngines,
+  stopEngine,
+  restartEngine,
+  engineRunning,
+  sharedEngines,
+  DEFAULT_LABELS,
+  DEFAULT_IPS,
+  type TestEngine,
+  type TlsFiles,
+  type StartEnginesOptions,
+  type EngineGroup,
+} from './engines.ts';
+export { dockerCli, type DockerCliOptions, type CliResult } from './docker-cli.ts';
