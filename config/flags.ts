@@ -1,0 +1,449 @@
+/**
+ * Legacy flags: their defaults, their exact validation messages, and how they map onto the
+ * config. Values given on the command line (or through their environment variable) override
+ * the config file; the file overrides the defaults. Everything is validated here, once, so the
+ * config file gets the same messages as the flags, before anything listens.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { ConfigError } from '../core/errors.ts';
+import { parseDiscoveryUrl } from '../core/discovery-url.ts';
+import { parseDuration, type SwarmPlugin } from '../core/plugin.ts';
+import type { LoadedConfig } from './index.ts';
+import { configNote, loadFactory, instantiate, registryOf, type ResolveContext } from './resolve-plugins.ts';
+
+/** The legacy default strategy (first registered). */
+export const DEFAULT_STRATEGY = 'spread';
+/** The legacy default filter list, in its run order. */
+export const DEFAULT_FILTERS = ['health', 'port', 'containerslots', 'dependency', 'affinity', 'constraint', 'whitelist'] as const;
+export const STRATEGIES = ['spread', 'binpack', 'random'] as const;
+/** Rescheduling on node failure was always on in the original; it is a plugin here, on unless another failover plugin is configured. */
+export const DEFAULT_FAILOVER = 'reschedule';
+const STRATEGY_ALIASES: Readonly<Record<string, string>> = { binpacking: 'binpack' };
+/** Discovery URL scheme → built-in plugin short name, where they differ. */
+const SCHEME_PLUGIN: Readonly<Record<string, string>> = { zk: 'zookeeper' };
+/** Backends that can elect a leader (legacy: libkv stores). */
+export const KV_SCHEMES = ['consul', 'etcd', 'zk'] as const;
+
+export const DEFAULTS = Object.freeze({
+  host: 'tcp://127.0.0.1:2375',
+  heartbeat: '60s',
+  replicationTtl: '20s',
+  engineRefreshMinInterval: '30s',
+  engineRefreshMaxInterval: '60s',
+  engineFailureRetry: 3,
+  engineRefreshRetry: 3,
+  clusterDriver: 'swarm',
+  overcommit: 0.05,
+  createRetry: 0,
+  kvPath: 'docker/swarm/nodes',
+  joinTtl: '180s',
+  joinDelay: '0s',
+  listTimeout: '10s',
+  logLevel: 'info',
+});
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal', 'panic'] as const;
+export type PinoLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+function fail(message: string): never {
+  throw new ConfigError(message);
+}
+
+// ---------------------------------------------------------------- plugin list ----
+
+export interface PluginOverrides {
+  /** `--strategy` (or `manage.strategy`): replaces the strategy. */
+  strategy?: string;
+  /** `--filter` repeated (or `manage.filters`): replaces every filter, in this order. */
+  filters?: readonly string[];
+  /** The discovery URL: its scheme's built-in backend is added unless the list already has it. */
+  discovery?: string;
+}
+
+const kindOf = (p: SwarmPlugin): string => p.name.slice(0, p.name.indexOf('-') + 1 || 0);
+
+/** Resolve a built-in by short name and check it is of the expected kind. */
+async function builtinOfKind(name: string, kind: 'strategy' | 'filter', ctx: ResolveContext): Promise<SwarmPlugin[] | undefined> {
+  if (!Object.hasOwn(registryOf(ctx), name)) return undefined;
+  const plugins = instantiate(name, await loadFactory(name, ctx), undefined, ctx);
+  return plugins.every((p) => p.name.startsWith(`${kind}-`)) ? plugins : undefined;
+}
+
+/**
+ * Apply the legacy flags to an already resolved plugin list, then the legacy defaults:
+ * no strategy → spread, no filter → the default filter list. Checks the one-strategy rule.
+ */
+export async function applyPluginFlags(plugins: readonly SwarmPlugin[], overrides: PluginOverrides, ctx: ResolveContext): Promise<SwarmPlugin[]> {
+  let list = [...plugins];
+  if (overrides.strategy !== undefined) {
+    const name = STRATEGY_ALIASES[overrides.strategy] ?? overrides.strategy;
+    const strategy = await builtinOfKind(name, 'strategy', ctx);
+    if (!strategy) fail(`strategy not supported: "${overrides.strategy}"`);
+    list = [...list.filter((p) => kindOf(p) !== 'strategy-'), ...strategy];
+  }
+  if (overrides.filters !== undefined && overrides.filters.length > 0) {
+    const filters: SwarmPlugin[] = [];
+    for (const name of overrides.filters) {
+      const f = await builtinOfKind(name, 'filter', ctx);
+      if (!f) fail(`filter not supported: "${name}"`);
+      filters.push(...f);
+    }
+    list = [...list.filter((p) => kindOf(p) !== 'filter-'), ...filters];
+  }
+  if (overrides.discovery) {
+    const scheme = parseDiscoveryUrl(overrides.discovery).scheme;
+    const short = SCHEME_PLUGIN[scheme] ?? scheme;
+    // A configured plugin of that name keeps its options; an unknown scheme is reported by
+    // core.discovery(), which lists the schemes that are known.
+    if (Object.hasOwn(registryOf(ctx), short) && !list.some((p) => p.name === `discovery-${short}`)) {
+      list.push(...instantiate(short, await loadFactory(short, ctx), undefined, ctx));
+    }
+  }
+  if (!list.some((p) => kindOf(p) === 'strategy-')) {
+    list.push(...instantiate(DEFAULT_STRATEGY, await loadFactory(DEFAULT_STRATEGY, ctx), undefined, ctx));
+  }
+  if (!list.some((p) => kindOf(p) === 'filter-')) {
+    for (const name of DEFAULT_FILTERS) list.push(...instantiate(name, await loadFactory(name, ctx), undefined, ctx));
+  }
+  if (Object.hasOwn(registryOf(ctx), DEFAULT_FAILOVER) && !list.some((p) => kindOf(p) === 'failover-')) {
+    list.push(...instantiate(DEFAULT_FAILOVER, await loadFactory(DEFAULT_FAILOVER, ctx), undefined, ctx));
+  }
+  const strategies = list.filter((p) => kindOf(p) === 'strategy-');
+  if (strategies.length > 1) {
+    fail(`exactly one strategy may be configured, found ${strategies.length}: ${strategies.map((p) => p.name).join(', ')}${configNote(ctx)}`);
+  }
+  const seen = new Set<string>();
+  for (const p of list) {
+    if (seen.has(p.name)) fail(`plugin ${p.name} is configured twice${configNote(ctx)}`);
+    seen.add(p.name);
+  }
+  return list;
+}
+
+// ---------------------------------------------------------------- values ----
+
+/** A duration flag: `invalid --flag: time: invalid duration "x"` on a parse error. */
+export function durationFlag(value: string | number, flag: string): number {
+  return parseDuration(value, flag);
+}
+
+/** Go's strconv.Atoi for an int flag. */
+export function intFlag(value: string | number, flag: string): number {
+  if (typeof value === 'number') return value;
+  if (!/^[+-]?\d+$/.test(value.trim())) fail(`invalid value "${value}" for flag --${flag}: parse error`);
+  return Number(value);
+}
+
+/** `--advertise` form: `ip:port`, `hostname:port` or `[ipv6]:port`, port 1–65535. */
+export function checkAddrFormat(addr: string): boolean {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9A-Za-z._-]+)):(\d{1,5})$/.exec(addr);
+  if (!m) return false;
+  const port = Number(m[3]);
+  return port >= 1 && port <= 65535;
+}
+
+/** `key=value` strings to a map; `message` when one has no `=`. */
+export function keyValues(list: readonly string[] | undefined, message: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const i = item.indexOf('=');
+    if (i < 0) fail(message);
+    out[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return out;
+}
+
+/** `--discovery-opt` pairs over the config's, with legacy `kv.path` injected when absent. */
+export function discoveryOpts(flags: readonly string[] | undefined, fromConfig: Record<string, string> | undefined): Record<string, string> {
+  const opts = { ...(fromConfig ?? {}), ...keyValues(flags, '--discovery-opt must contain key=value strings') };
+  if (!('kv.path' in opts)) opts['kv.path'] = DEFAULTS.kvPath;
+  return opts;
+}
+
+const LISTEN_SCHEMES = new Set(['tcp', 'unix']);
+
+/** Listen address forms of `-H`; any other scheme → `unsupported protocol: "x"`. */
+export function checkHost(host: string): string {
+  const i = host.indexOf('://');
+  if (i >= 0) {
+    const scheme = host.slice(0, i);
+    if (!LISTEN_SCHEMES.has(scheme)) fail(`unsupported protocol: "${scheme}"`);
+  }
+  return host;
+}
+
+export interface GlobalFlags {
+  debug?: boolean;
+  logLevel?: string;
+  experimental?: boolean;
+  config?: string;
+}
+
+export interface GlobalSettings {
+  level: PinoLevel;
+  debug: boolean;
+  experimental: boolean;
+}
+
+/** `--debug` sets the level to debug only when `--log-level` is not given; `panic` is pino's `fatal`. */
+export function globalSettings(flags: GlobalFlags, config: LoadedConfig['config'] = {}): GlobalSettings {
+  const debug = flags.debug ?? config.debug ?? false;
+  const explicit = flags.logLevel ?? config.logLevel;
+  const raw = explicit ?? (debug ? 'debug' : DEFAULTS.logLevel);
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) fail(`not a valid log level: "${raw}"`);
+  return { level: raw === 'panic' ? 'fatal' : raw as PinoLevel, debug, experimental: flags.experimental ?? config.experimental ?? false };
+}
+
+/** The discovery URL: positional argument, then `$SWARM_DISCOVERY`, then the config's `discovery`. */
+export function discoveryUrl(positional: string | undefined, config: LoadedConfig['config'], env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return positional || env.SWARM_DISCOVERY || config.discovery || undefined;
+}
+
+// ---------------------------------------------------------------- manage ----
+
+export interface ManageFlags {
+  strategy?: string;
+  filter?: string[];
+  host?: string[];
+  replication?: boolean;
+  replicationTtl?: string;
+  advertise?: string;
+  tls?: boolean;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+  engineRefreshMinInterval?: string;
+  engineRefreshMaxInterval?: string;
+  engineFailureRetry?: string;
+  engineRefreshRetry?: string;
+  heartbeat?: string;
+  cors?: boolean;
+  clusterDriver?: string;
+  clusterOpt?: string[];
+  discoveryOpt?: string[];
+  refreshOnNodeFilter?: boolean;
+  containerNameRefreshFilter?: string;
+}
+
+export interface TlsFiles {
+  /** Absolute paths. */
+  certPath: string;
+  keyPath: string;
+  caPath?: string;
+  verify: boolean;
+}
+
+export interface ManageSettings {
+  discovery: string;
+  discoveryOpts: Record<string, string>;
+  hosts: string[];
+  strategy?: string;
+  filters?: string[];
+  tls?: TlsFiles;
+  /** ms */
+  refreshMinInterval: number;
+  refreshMaxInterval: number;
+  failureRetry: number;
+  heartbeat: number;
+  overcommit: number;
+  createRetry: number;
+  replication: boolean;
+  /** ms; validated only with replication, as the original did. */
+  replicationTtl: number;
+  advertise?: string;
+  cors: boolean;
+  refreshOnNodeFilter: boolean;
+  containerNameRefreshFilter?: string;
+  /** Non-fatal remarks to log once the logger exists. */
+  warnings: string[];
+}
+
+/** Validate `swarm manage` in the legacy order; `program` is the binary name used in help hints. */
+export function manageSettings(flags: ManageFlags, positional: string | undefined, loaded: LoadedConfig, program = 'swarm', env: NodeJS.ProcessEnv = process.env): ManageSettings {
+  const cfg = loaded.config.manage ?? {};
+  const fromConfig = (p: string | undefined) => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(loaded.baseDir, p));
+  const fromCli = (p: string | undefined) => (p === undefined ? undefined : resolve(p));
+  const warnings: string[] = [];
+
+  // TLS first, as the original: its flags are checked before anything else.
+  const tlsOn = flags.tls ?? cfg.tls?.enabled ?? false;
+  const verify = flags.tlsverify ?? cfg.tls?.verify ?? false;
+  const certPath = fromCli(flags.tlscert) ?? fromConfig(cfg.tls?.cert);
+  const keyPath = fromCli(flags.tlskey) ?? fromConfig(cfg.tls?.key);
+  const caPath = fromCli(flags.tlscacert) ?? fromConfig(cfg.tls?.ca);
+  let tls: TlsFiles | undefined;
+  if (tlsOn || verify) {
+    if (!certPath || !keyPath) fail('--tlscert and --tlskey must be provided when using --tls');
+    if (verify && !caPath) fail('--tlscacert must be provided when using --tlsverify');
+    tls = { certPath, keyPath, ...(caPath ? { caPath } : {}), verify };
+  } else if (certPath || keyPath || caPath) {
+    fail('--tlscert, --tlskey and --tlscacert require the use of either --tls or --tlsverify');
+  }
+
+  const refreshMinInterval = durationFlag(flags.engineRefreshMinInterval ?? cfg.engineRefreshMinInterval ?? DEFAULTS.engineRefreshMinInterval, '--engine-refresh-min-interval');
+  const refreshMaxInterval = durationFlag(flags.engineRefreshMaxInterval ?? cfg.engineRefreshMaxInterval ?? DEFAULTS.engineRefreshMaxInterval, '--engine-refresh-max-interval');
+  if (refreshMinInterval <= 0) fail('min refresh interval should be a positive number');
+  if (refreshMaxInterval < refreshMinInterval) fail('max refresh interval cannot be less than min refresh interval');
+  if (intFlag(flags.engineRefreshRetry ?? DEFAULTS.engineRefreshRetry, 'engine-refresh-retry') !== DEFAULTS.engineRefreshRetry) {
+    fail('--engine-refresh-retry is deprecated. Use --engine-failure-retry');
+  }
+  const failureRetry = intFlag(flags.engineFailureRetry ?? cfg.engineFailureRetry ?? DEFAULTS.engineFailureRetry, 'engine-failure-retry');
+  if (failureRetry <= 0) fail('invalid failure retry count');
+
+  const discovery = discoveryUrl(positional, loaded.config, env);
+  if (!discovery) fail(`discovery required to manage a cluster. See '${program} manage --help'.`);
+  const heartbeat = heartbeatFlag(flags.heartbeat ?? cfg.heartbeat);
+  const opts = discoveryOpts(flags.discoveryOpt, loaded.config.discoveryOpts);
+
+  const driver = flags.clusterDriver ?? cfg.clusterDriver ?? DEFAULTS.clusterDriver;
+  if (driver !== 'swarm') fail(`unsupported cluster "${driver}"`);
+  const clusterOpts = { ...(cfg.clusterOpts ?? {}), ...keyValues(flags.clusterOpt, '--cluster-opt must contain key=value strings') };
+  const { overcommit, createRetry } = clusterOptions(clusterOpts, warnings);
+
+  const replication = flags.replication ?? cfg.replication ?? false;
+  const advertise = flags.advertise ?? cfg.advertise ?? undefined;
+  let replicationTtl = parseDuration(DEFAULTS.replicationTtl);
+  if (replication) {
+    if (!advertise) fail('--advertise address must be provided when using --leader-election');
+    if (!checkAddrFormat(advertise)) fail('--advertise should be of the form ip:port or hostname:port');
+    replicationTtl = durationFlag(flags.replicationTtl ?? cfg.replicationTtl ?? DEFAULTS.replicationTtl, '--replication-ttl');
+    if (replicationTtl <= 0) fail('--replication-ttl should be a positive number');
+    const scheme = parseDiscoveryUrl(discovery).scheme;
+    if (!(KV_SCHEMES as readonly string[]).includes(scheme)) fail('Leader election is only supported with consul, etcd and zookeeper discovery.');
+  }
+
+  const hostList = flags.host && flags.host.length > 0 ? flags.host : cfg.host === undefined ? [DEFAULTS.host] : [cfg.host].flat();
+  const hosts = hostList.map(checkHost);
+
+  const strategy = flags.strategy ?? cfg.strategy;
+  const filters = flags.filter && flags.filter.length > 0 ? flags.filter : cfg.filters;
+  return {
+    discovery,
+    discoveryOpts: opts,
+    hosts,
+    ...(strategy !== undefined ? { strategy } : {}),
+    ...(filters !== undefined && filters.length > 0 ? { filters } : {}),
+    ...(tls ? { tls } : {}),
+    refreshMinInterval,
+    refreshMaxInterval,
+    failureRetry,
+    heartbeat,
+    overcommit,
+    createRetry,
+    replication,
+    replicationTtl,
+    ...(advertise ? { advertise } : {}),
+    cors: flags.cors ?? cfg.cors ?? false,
+    refreshOnNodeFilter: flags.refreshOnNodeFilter ?? cfg.refreshOnNodeFilter ?? false,
+    ...((flags.containerNameRefreshFilter ?? cfg.containerNameRefreshFilter)
+      ? { containerNameRefreshFilter: flags.containerNameRefreshFilter ?? cfg.containerNameRefreshFilter } : {}),
+    warnings,
+  };
+}
+
+/** `--heartbeat`: Go duration, at least one second. */
+export function heartbeatFlag(value: string | number | undefined): number {
+  const heartbeat = durationFlag(value ?? DEFAULTS.heartbeat, '--heartbeat');
+  if (heartbeat < 1000) fail('--heartbeat should be at least one second');
+  return heartbeat;
+}
+
+/**
+ * `swarm.overcommit` and `swarm.createretry`, parsed leniently as the original did (a value that
+ * is not a number reads as 0); other keys are ignored, as there.
+ */
+export function clusterOptions(opts: Record<string, string>, warnings: string[] = []): { overcommit: number; createRetry: number } {
+  let overcommit: number = DEFAULTS.overcommit;
+  if ('swarm.overcommit' in opts) {
+    const v = Number.parseFloat(opts['swarm.overcommit']!);
+    overcommit = Number.isFinite(v) ? v : 0;
+    if (overcommit <= -1) fail(`swarm.overcommit should be larger than -1, ${overcommit.toFixed(6)} is invalid`);
+    if (overcommit < 0) warnings.push(`-${(-overcommit).toFixed(6)} negative overcommit: nodes offer less than their real resources`);
+  }
+  let createRetry: number = DEFAULTS.createRetry;
+  if ('swarm.createretry' in opts) {
+    const raw = opts['swarm.createretry']!.trim();
+    createRetry = /^[+-]?\d+$/.test(raw) ? Number(raw) : 0;
+    if (createRetry < 0) fail(`swarm.createretry can not be negative, ${createRetry} is invalid`);
+  }
+  return { overcommit, createRetry };
+}
+
+/** Read the TLS files named by the flags; the original's messages on failure. */
+export function loadTlsFiles(files: TlsFiles): { cert: string; key: string; ca?: string; verify: boolean } {
+  let cert: string;
+  let key: string;
+  try {
+    cert = readFileSync(files.certPath, 'utf8');
+    key = readFileSync(files.keyPath, 'utf8');
+    createSecureContext({ cert, key }); // a key that does not match the cert fails here, not at the first client
+  } catch (err) {
+    fail(`Couldn't load X509 key pair (${files.certPath}, ${files.keyPath}): ${(err as Error).message}. Key encrypted?`);
+  }
+  let ca: string | undefined;
+  if (files.caPath) {
+    try {
+      ca = readFileSync(files.caPath, 'utf8');
+      createSecureContext({ ca });
+    } catch (err) {
+      fail(`Couldn't read CA certificate: ${(err as Error).message}`);
+    }
+  }
+  return { cert, key, ...(ca ? { ca } : {}), verify: files.verify };
+}
+
+// ---------------------------------------------------------------- join / list ----
+
+export interface JoinFlags {
+  advertise?: string;
+  heartbeat?: string;
+  ttl?: string;
+  delay?: string;
+  discoveryOpt?: string[];
+}
+
+export interface JoinSettings {
+  discovery: string;
+  discoveryOpts: Record<string, string>;
+  advertise: string;
+  heartbeat: number;
+  ttl: number;
+  delay: number;
+}
+
+export function joinSettings(flags: JoinFlags, positional: string | undefined, loaded: LoadedConfig, program = 'swarm', env: NodeJS.ProcessEnv = process.env): JoinSettings {
+  const cfg = loaded.config.join ?? {};
+  const discovery = discoveryUrl(positional, loaded.config, env);
+  if (!discovery) fail(`discovery required to join a cluster. See '${program} join --help'.`);
+  const advertise = flags.advertise ?? cfg.advertise;
+  if (!advertise) fail('missing mandatory --advertise flag');
+  if (!checkAddrFormat(advertise)) fail('--advertise should be of the form ip:port or hostname:port');
+  const heartbeat = heartbeatFlag(flags.heartbeat ?? cfg.heartbeat);
+  const ttl = durationFlag(flags.ttl ?? cfg.ttl ?? DEFAULTS.joinTtl, '--ttl');
+  if (ttl <= heartbeat) fail('--ttl must be strictly superior to the heartbeat value');
+  const delay = durationFlag(flags.delay ?? cfg.delay ?? DEFAULTS.joinDelay, '--delay');
+  if (delay < 0) fail('--delay should not be a negative number');
+  return { discovery, discoveryOpts: discoveryOpts(flags.discoveryOpt, loaded.config.discoveryOpts), advertise, heartbeat, ttl, delay };
+}
+
+export interface ListFlags {
+  timeout?: string;
+  discoveryOpt?: string[];
+}
+
+export interface ListSettings {
+  discovery: string;
+  discoveryOpts: Record<string, string>;
+  timeout: number;
+}
+
+export function listSettings(flags: ListFlags, positional: string | undefined, loaded: LoadedConfig, program = 'swarm', env: NodeJS.ProcessEnv = process.env): ListSettings {
+  const discovery = discoveryUrl(positional, loaded.config, env);
+  if (!discovery) fail(`discovery required to list a cluster. See '${program} list --help'.`);
+  const timeout = durationFlag(flags.timeout ?? loaded.config.list?.timeout ?? DEFAULTS.listTimeout, '--timeout');
+  if (timeout <= 0) fail('--timeout should be a positive number');
+  return { discovery, discoveryOpts: discoveryOpts(flags.discoveryOpt, loaded.config.discoveryOpts), timeout };
+}
