@@ -10,7 +10,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { importBusybox } from './busybox.ts';
-import { allocateIp, tryLockIp, unlockIp } from './ip-lock.ts';
+import { allocateIp, unlockIp } from './ip-lock.ts';
 import { childPids, isAlive, leftovers, runDir, signal, startProc, terminate, unmountBelow, waitFor, type Proc } from './proc.ts';
 
 export interface TlsFiles {
@@ -304,4 +304,9 @@ async function destroy(s: EngineState): Promise<void> {
   started.delete(s.engine.addr);
 }
 
-export { tryLockIp };
+
+
+/** Name of the Linux bridge the kit created for an engine (exists while the engine is not destroyed). */
+export function engineBridge(e: TestEngine): string {
+  return `swtest${octet(e.ip)}`;
+}

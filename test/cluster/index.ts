@@ -7,6 +7,8 @@ export {
   stopEngine,
   restartEngine,
   engineRunning,
+  engineBridge,
+  engineGet,
   sharedEngines,
   DEFAULT_LABELS,
   DEFAULT_IPS,
@@ -18,3 +20,4 @@ export {
 export { dockerCli, type DockerCliOptions, type CliResult } from './docker-cli.ts';
 export { startEtcd, startZookeeper, zkFourLetter, type StoreServer } from './stores.ts';
 export { startManager, REPO_ROOT, type ManagerOptions, type ManagerProcess } from './manager.ts';
+export { isAlive } from './proc.ts';
