@@ -1,0 +1,410 @@
+/**
+ * The cluster: the set of engines keyed by address, pending-engine monitoring, the event fan-in,
+ * lookups across engines, and the create pipeline (create.ts) under one scheduling lock.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { ClusterAccess, Core } from '../core.ts';
+import { SwarmError } from '../errors.ts';
+import type { ContainerView, CreateSpec, FailoverEvent, NodeView } from '../types.ts';
+import type {
+  Cluster, ClusterContainer, CreateOptions, DockerJson, Engine, EngineContainer, EngineNetwork, EngineVolume, PlanReport,
+} from './cluster-api.ts';
+import * as pipeline from './create.ts';
+import type { CreateContext, PendingCreation } from './create.ts';
+import { EngineImpl, splitAddr, type EngineOwner } from './engine.ts';
+import { enrichEvent, swarmEvent, type NodeRef, type SwarmAction } from './events.ts';
+import { pendingRetryDelay } from './health.ts';
+import {
+  findContainer, findNetwork, findVolume, imageMatches, naturalCompare, nameConflictMessage, nameTaken, SWARM_ID_LABEL,
+} from './lookup.ts';
+import { Mutex } from './mutex.ts';
+import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.ts';
+import { RefreshLoop } from './refresh.ts';
+import { duplicateIdMessage } from './specs.ts';
+
+export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
+  readonly events = new EventEmitter();
+  readonly options: ResolvedOptions;
+  readonly logger: Logger;
+  readonly mutex = new Mutex();
+  readonly pending = new Map<string, PendingCreation>();
+  readonly core: Core;
+
+  private readonly byAddr = new Map<string, EngineImpl>();
+  private readonly loops = new Map<string, RefreshLoop>();
+  private readonly execs = new Map<string, { addr: string; containerId: string }>();
+  /** Containers dropped by `forgetContainer`, so `restoreContainer` can put back the full record. */
+  private readonly forgotten = new Map<string, EngineContainer>();
+  private readonly pendingTimer: NodeJS.Timeout;
+  private role: { role: 'primary' | 'replica'; primary?: string };
+  private top: EngineImpl | undefined;
+  private topRefresh: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(core: Core, options: Partial<ClusterOptions>) {
+    this.core = core;
+    this.options = resolveOptions(options);
+    this.logger = this.options.logger;
+    this.role = { role: options.role ?? 'primary' };
+    this.events.setMaxListeners(0); // one listener per `GET /events` client
+    this.pendingTimer = setInterval(() => this.checkPending(), this.options.pendingCheckInterval);
+    this.pendingTimer.unref();
+  }
+
+  get createRetry(): number {
+    return this.options.createRetry;
+  }
+
+  // ---- engines ------------------------------------------------------------------------------
+
+  engines(): readonly Engine[] {
+    return this.sortedEngines();
+  }
+
+  private sortedEngines(): EngineImpl[] {
+    return [...this.byAddr.values()].sort((a, b) => naturalCompare(a.name, b.name) || naturalCompare(a.addr, b.addr));
+  }
+
+  private validated(): EngineImpl[] {
+    return this.sortedEngines().filter((e) => e.isValidated);
+  }
+
+  engine(ref: string): Engine | undefined {
+    return this.engineImpl(ref);
+  }
+
+  private engineImpl(ref: string): EngineImpl | undefined {
+    return this.byAddr.get(ref)
+      ?? [...this.byAddr.values()].find((e) => e.id === ref)
+      ?? [...this.byAddr.values()].find((e) => e.name !== '' && e.name === ref);
+  }
+
+  engineByAddr(addr: string): EngineImpl | undefined {
+    return this.byAddr.get(addr);
+  }
+
+  addEngine(addr: string): void {
+    if (this.closed || this.byAddr.has(addr)) return;
+    try {
+      splitAddr(addr);
+    } catch (err) {
+      this.logger.error({ addr }, (err as Error).message);
+      return;
+    }
+    const engine = new EngineImpl(addr, this);
+    this.byAddr.set(addr, engine);
+    this.logger.info({ addr }, 'engine added (pending)');
+    void engine.validate();
+  }
+
+  removeEngine(addr: string): void {
+    const engine = this.byAddr.get(addr);
+    if (!engine) return;
+    this.loops.get(addr)?.stop();
+    this.loops.delete(addr);
+    const wasValidated = engine.isValidated;
+    const node = engine.nodeView();
+    const ref = nodeRef(engine);
+    engine.close();
+    this.byAddr.delete(addr);
+    if (this.top === engine) this.top = undefined;
+    this.logger.info({ addr, name: engine.name }, 'engine removed');
+    if (wasValidated) {
+      this.emitSwarm('engine_disconnect', ref);
+      this.failover({ kind: 'node-down', node: { ...node, state: 'disconnected', healthIndicator: 0 }, containers: node.containers });
+    }
+  }
+
+  /** Pending engines are retried once `2^failures × unit + base` has passed since their last attempt. */
+  private checkPending(): void {
+    const now = Date.now();
+    for (const engine of this.byAddr.values()) {
+      if (engine.state !== 'pending' || engine.validating) continue;
+      if (now - engine.updatedAt >= pendingRetryDelay(engine.failures, this.options.pendingRetry)) void engine.validate();
+    }
+  }
+
+  // ---- EngineOwner --------------------------------------------------------------------------
+
+  stateChanged(engine: EngineImpl, change: 'connect' | 'disconnect' | 'reconnect'): void {
+    if (this.closed) return;
+    if (change === 'connect') {
+      const loop = new RefreshLoop(engine, this.options);
+      this.loops.get(engine.addr)?.stop();
+      this.loops.set(engine.addr, loop);
+      loop.start();
+      this.invalidateTop();
+    }
+    if (change === 'disconnect' && engine.state === 'pending') {
+      // Back to pending (daemon ID changed): no refresh until validated again.
+      this.loops.get(engine.addr)?.stop();
+      this.loops.delete(engine.addr);
+    }
+    const action: SwarmAction = change === 'connect' ? 'engine_connect' : change === 'reconnect' ? 'engine_reconnect' : 'engine_disconnect';
+    this.emitSwarm(action, nodeRef(engine));
+    const node = engine.nodeView(this.pendingOn(engine.addr));
+    if (change === 'disconnect') {
+      this.invalidateTop();
+      this.failover({ kind: 'node-down', node, containers: node.containers });
+    } else {
+      this.failover({ kind: 'node-up', node });
+    }
+  }
+
+  engineEvent(engine: EngineImpl, event: DockerJson): void {
+    this.events.emit('event', enrichEvent(event, nodeRef(engine)));
+  }
+
+  duplicateId(engine: EngineImpl, dockerId: string): string | undefined {
+    const other = [...this.byAddr.values()].find((e) => e !== engine && e.isValidated && e.dockerId === dockerId);
+    return other ? duplicateIdMessage(dockerId, engine.addr, other.addr) : undefined;
+  }
+
+  private emitSwarm(action: SwarmAction, ref: NodeRef): void {
+    this.events.emit('event', swarmEvent(action, ref));
+  }
+
+  /** Failover taps run in the background; the core isolates and logs a failing tap. */
+  private failover(event: FailoverEvent): void {
+    this.core.failover(event).catch((err) => this.logger.error({ err }, 'failover hook failed'));
+  }
+
+  // ---- nodes and containers -----------------------------------------------------------------
+
+  private pendingOn(addr: string): ContainerView[] {
+    return [...this.pending.values()].filter((p) => p.engineAddr === addr).map((p) => p.view);
+  }
+
+  nodes(): readonly NodeView[] {
+    return this.sortedEngines().map((e) => e.nodeView(this.pendingOn(e.addr)));
+  }
+
+  containers(): readonly ClusterContainer[] {
+    return this.validated().flatMap((engine) => engine.containers().map((container) => ({ engine, container })));
+  }
+
+  private containerRows() {
+    return this.containers().map((c) => ({
+      id: c.container.view.id,
+      names: c.container.view.names,
+      labels: c.container.view.labels,
+      nodeId: c.engine.id,
+      nodeName: c.engine.name,
+      entry: c,
+    }));
+  }
+
+  container(ref: string): ClusterContainer | undefined {
+    return findContainer(this.containerRows(), ref)?.entry;
+  }
+
+  nameRows(): readonly { names: readonly string[] }[] {
+    return [...this.containers().map((c) => c.container.view), ...[...this.pending.values()].map((p) => p.view)];
+  }
+
+  swarmIdInUse = (id: string): boolean =>
+    this.containers().some((c) => c.container.view.labels[SWARM_ID_LABEL] === id)
+    || [...this.pending.values()].some((p) => p.view.labels[SWARM_ID_LABEL] === id);
+
+  execOwner(execId: string): ClusterContainer | undefined {
+    const known = this.execs.get(execId);
+    if (known) {
+      const engine = this.byAddr.get(known.addr);
+      const container = engine?.containers().find((c) => c.view.id === known.containerId);
+      if (engine && container) return { engine, container };
+    }
+    // Exec IDs seen in inspects (execs started outside this manager).
+    for (const engine of this.validated()) {
+      if (!engine.hasExec(execId)) continue;
+      const container = engine.containers().find((c) => ((c.inspect?.ExecIDs ?? []) as string[]).includes(execId));
+      if (container) return { engine, container };
+    }
+    return undefined;
+  }
+
+  rememberExec(execId: string, owner: ClusterContainer): void {
+    this.execs.set(execId, { addr: owner.engine.addr, containerId: owner.container.view.id });
+  }
+
+  // ---- create and container operations ------------------------------------------------------
+
+  createContainer(body: CreateSpec, name: string, options: CreateOptions = {}): Promise<ClusterContainer> {
+    return pipeline.createContainer(this, body, name, options);
+  }
+
+  plan(body: CreateSpec, name: string): Promise<PlanReport> {
+    return pipeline.plan(this, body, name);
+  }
+
+  private mustFind(ref: string, message: string): { engine: EngineImpl; container: EngineContainer } {
+    const found = this.container(ref);
+    if (!found) throw new SwarmError('SWARM_ERR_NOT_FOUND', message);
+    return { engine: found.engine as EngineImpl, container: found.container };
+  }
+
+  async removeContainer(ref: string, options: { force: boolean; volumes: boolean }): Promise<void> {
+    const { engine, container } = this.mustFind(ref, `Container ${ref} not found`);
+    await engine.removeContainer(container.view.id, options.force, options.volumes);
+  }
+
+  async renameContainer(ref: string, newName: string): Promise<void> {
+    const { engine, container } = this.mustFind(ref, `No such container: ${ref}`);
+    // Under the scheduling lock, so a concurrent create cannot take the same name meanwhile.
+    await this.mutex.run(async () => {
+      if (nameTaken(this.nameRows(), newName)) throw new SwarmError('SWARM_ERR_CONFLICT', nameConflictMessage(newName));
+      await engine.renameContainer(container.view.id, newName);
+    });
+  }
+
+  async startContainer(ref: string): Promise<void> {
+    const { engine, container } = this.mustFind(ref, `No such container ${ref}`);
+    await engine.startContainer(container.view.id);
+  }
+
+  // ---- images, networks, volumes --------------------------------------------------------------
+
+  imageOwners(ref: string): Engine[] {
+    return this.validated().filter((e) => e.images().some((i) => imageMatches(i.view, ref)));
+  }
+
+  imageExists(ref: string): boolean {
+    return this.imageOwners(ref).length > 0;
+  }
+
+  network(ref: string): { engine: Engine; network: EngineNetwork } | undefined {
+    const rows = this.validated().flatMap((engine) => engine.networks().map((network) => ({
+      id: String(network.raw.Id ?? ''), name: String(network.raw.Name ?? ''), nodeId: engine.id, nodeName: engine.name, engine, network,
+    })));
+    const hit = findNetwork(rows, ref);
+    return hit ? { engine: hit.engine, network: hit.network } : undefined;
+  }
+
+  volume(ref: string): { engine: Engine; volume: EngineVolume } | undefined {
+    const rows = this.validated().flatMap((engine) => engine.volumes().map((volume) => ({
+      name: String(volume.raw.Name ?? ''), driver: String(volume.raw.Driver ?? ''), nodeId: engine.id, nodeName: engine.name, engine, volume,
+    })));
+    const hit = findVolume(rows, ref);
+    return hit ? { engine: hit.engine, volume: hit.volume } : undefined;
+  }
+
+  /**
+   * Top-ranked node for an empty request. Ranking is asynchronous (filters are async hooks), so the
+   * last ranking is cached and refreshed in the background; until then the first healthy engine.
+   */
+  anyEngine(): Engine | undefined {
+    void this.refreshTop();
+    if (this.top && this.top.state === 'healthy' && this.byAddr.get(this.top.addr) === this.top) return this.top;
+    return this.validated().find((e) => e.state === 'healthy');
+  }
+
+  /** The same as `anyEngine`, waiting for a fresh ranking. */
+  async topEngine(): Promise<Engine | undefined> {
+    await this.refreshTop();
+    return this.anyEngine();
+  }
+
+  private invalidateTop(): void {
+    this.top = undefined;
+  }
+
+  private refreshTop(): Promise<void> {
+    if (this.topRefresh) return this.topRefresh;
+    this.topRefresh = pipeline.topNode(this)
+      .then((node) => { this.top = node ? this.byAddr.get(node.addr) : undefined; })
+      .catch((err) => { this.top = undefined; this.logger.debug({ err }, 'no top-ranked node'); })
+      .finally(() => { this.topRefresh = undefined; });
+    return this.topRefresh;
+  }
+
+  // ---- manager status -----------------------------------------------------------------------
+
+  status(): { role: 'primary' | 'replica'; primary?: string; strategy: string; filters: string[] } {
+    return {
+      role: this.role.role,
+      ...(this.role.role === 'replica' && this.role.primary ? { primary: this.role.primary } : {}),
+      strategy: this.core.strategyName(),
+      filters: this.core.filterNames(),
+    };
+  }
+
+  setRole(role: { role: 'primary' | 'replica'; primary?: string }): void {
+    this.role = { ...role };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.pendingTimer);
+    for (const loop of this.loops.values()) loop.stop();
+    this.loops.clear();
+    for (const engine of this.byAddr.values()) engine.close();
+    this.events.removeAllListeners();
+  }
+
+  // ---- ClusterAccess (kernel and failover plugins) -------------------------------------------
+
+  access(): ClusterAccess {
+    return {
+      nodes: () => this.nodes(),
+      createContainer: async (body, name) => {
+        const created = await this.createContainer(body, name);
+        const engine = created.engine as EngineImpl;
+        return { id: created.container.view.id, node: engine.nodeView(this.pendingOn(engine.addr)) };
+      },
+      startContainer: (id) => this.startContainer(id),
+      removeContainer: (id, options) => this.removeContainer(id, options),
+      forgetContainer: (nodeId, containerId) => {
+        const engine = this.engineImpl(nodeId);
+        const dropped = engine?.forget(containerId);
+        if (dropped) this.forgotten.set(`${engine!.addr} ${containerId}`, dropped);
+      },
+      restoreContainer: (nodeId, view) => {
+        const engine = this.engineImpl(nodeId);
+        if (!engine) return;
+        const key = `${engine.addr} ${view.id}`;
+        const saved = this.forgotten.get(key);
+        this.forgotten.delete(key);
+        engine.restore(saved ?? { summary: summaryFromView(view), view });
+      },
+      inspectContainer: async (id) => {
+        const hit = this.container(id)?.container
+          ?? [...this.forgotten.values()].find((c) => c.view.id === id);
+        if (!hit) throw new SwarmError('SWARM_ERR_NOT_FOUND', `No such container ${id}`);
+        return createBodyOf(hit);
+      },
+    };
+  }
+}
+
+function nodeRef(engine: EngineImpl): NodeRef {
+  return { name: engine.name, id: engine.id, addr: engine.addr, ip: engine.ip };
+}
+
+/** A list-shaped summary for a container known only by its view (restored by a failover plugin). */
+function summaryFromView(view: ContainerView): DockerJson {
+  return {
+    Id: view.id, Names: [...view.names], Image: view.image, ImageID: view.imageId, State: view.state,
+    Labels: { ...view.labels }, Created: view.created, HostConfig: { NetworkMode: view.networkMode },
+  };
+}
+
+/**
+ * The create body that recreates a cached container: Config + HostConfig + NetworkingConfig.
+ * CpuShares is given back as a number of CPUs (what the pipeline expects), as the original's cache did.
+ */
+export function createBodyOf(container: EngineContainer): Record<string, unknown> {
+  const inspect = container.inspect;
+  if (!inspect) {
+    return { Image: container.view.image, Labels: { ...container.view.labels }, HostConfig: { NetworkMode: container.view.networkMode } };
+  }
+  const endpoints: DockerJson = {};
+  for (const [net, ep] of Object.entries((inspect.NetworkSettings?.Networks ?? {}) as DockerJson)) {
+    endpoints[net] = { IPAMConfig: ep?.IPAMConfig ?? null, Links: ep?.Links ?? null, Aliases: ep?.Aliases ?? null };
+  }
+  return {
+    ...(inspect.Config ?? {}),
+    HostConfig: { ...(inspect.HostConfig ?? {}), CpuShares: container.view.cpus },
+    NetworkingConfig: { EndpointsConfig: endpoints },
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * The create pipeline of the original (`Cluster.CreateContainer` + `createContainer`, §5.6):
+ * name uniqueness, swarm ID, scheduling under one lock, a pending reservation visible to
+ * concurrent creates, `place` taps, engine create (pull on not-found), and the retry rules.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Core } from '../core.ts';
+import { SwarmError, isSwarmError } from '../errors.ts';
+import { buildRequest, withRules } from '../pipeline/request.ts';
+import { schedule, type ScheduleResult } from '../pipeline/schedule.ts';
+import type { ContainerView, CreateSpec, NodeView, PlacementRequest } from '../types.ts';
+import type { ClusterContainer, CreateOptions, DockerJson, PlanReport } from './cluster-api.ts';
+import type { EngineImpl } from './engine.ts';
+import { cpusToShares } from './health.ts';
+import { nameConflictMessage, nameTaken, SWARM_ID_LABEL } from './lookup.ts';
+import type { Mutex } from './mutex.ts';
+
+/** An in-flight creation: it holds its name, ports, slot and resources on its node. */
+export interface PendingCreation {
+  engineAddr: string;
+  view: ContainerView;
+}
+
+/** What the pipeline needs from the cluster. */
+export interface CreateContext {
+  readonly core: Core;
+  readonly logger: Logger;
+  readonly mutex: Mutex;
+  readonly createRetry: number;
+  readonly pending: Map<string, PendingCreation>;
+  nodes(): readonly NodeView[];
+  /** Names of every cached container of validated engines, plus pending creations. */
+  nameRows(): readonly { names: readonly string[] }[];
+  swarmIdInUse(id: string): boolean;
+  engineByAddr(addr: string): EngineImpl | undefined;
+  /** True when some engine holds an image matching `ref`. */
+  imageExists(ref: string): boolean;
+}
+
+export function conflictError(name: string): SwarmError {
+  return new SwarmError('SWARM_ERR_CONFLICT', nameConflictMessage(name));
+}
+
+/** Random 64-hex swarm ID, unique in the cluster. */
+export function newSwarmId(inUse: (id: string) => boolean): string {
+  for (;;) {
+    const id = randomBytes(32).toString('hex');
+    // Like Docker's IDs, never all digits (it would parse as a number in some tools).
+    if (/^\d+$/.test(id.slice(0, 12)) || inUse(id)) continue;
+    return id;
+  }
+}
+
+function labelsOf(body: CreateSpec): Record<string, string> {
+  const l = (body as DockerJson).Labels;
+  return l && typeof l === 'object' ? (l as Record<string, string>) : {};
+}
+
+/** The body with a `com.docker.swarm.id` label (kept if already there, e.g. on reschedule). */
+export function withSwarmId(body: CreateSpec, inUse: (id: string) => boolean): { body: CreateSpec; swarmId: string } {
+  const labels = labelsOf(body);
+  const existing = labels[SWARM_ID_LABEL];
+  if (existing) return { body, swarmId: existing };
+  const swarmId = newSwarmId(inUse);
+  return { body: { ...body, Labels: { ...labels, [SWARM_ID_LABEL]: swarmId } }, swarmId };
+}
+
+/** What goes to the engine: CpuShares converted from a number of CPUs to engine shares. */
+export function engineSpec(spec: CreateSpec, cpus: number, ncpu: number): DockerJson {
+  const out: DockerJson = { ...spec };
+  if (cpus > 0 && ncpu > 0) {
+    out.HostConfig = { ...((spec as DockerJson).HostConfig ?? {}), CpuShares: cpusToShares(cpus, ncpu) };
+    delete out.CpuShares; // the legacy top-level field was folded into HostConfig by buildRequest
+  }
+  return out;
+}
+
+/** The reservation record of an in-flight creation. */
+export function pendingView(request: PlacementRequest): ContainerView {
+  return {
+    id: '',
+    names: request.name ? [`/${request.name}`] : [],
+    image: request.image,
+    imageId: '',
+    state: 'pending',
+    labels: { ...labelsOf(request.spec) },
+    portBindings: [...request.portBindings],
+    networkMode: request.networkMode,
+    exposedPorts: [...request.exposedPorts],
+    cpus: request.cpus,
+    memory: request.memory,
+    created: Math.floor(Date.now() / 1000),
+  };
+}
+
+/** `node==x` without `~`: the user pinned the node, so no image-affinity retry. */
+export function hasHardNodeConstraint(request: PlacementRequest): boolean {
+  return request.rules.constraint.some((c) => /^node\s*==\s*(?!~)/.test(c));
+}
+
+const OS_MISMATCH = /image operating system "([^"]+)" cannot be used on this platform/;
+const IMAGE_NOT_FOUND = /image \S* not found|no such image/i;
+
+interface AttemptFlags {
+  extraConstraints: string[];
+  imageAffinity: boolean;
+  dryRun: boolean;
+}
+
+async function attempt(ctx: CreateContext, body: CreateSpec, name: string, options: CreateOptions, flags: AttemptFlags): Promise<ClusterContainer> {
+  const key = randomBytes(8).toString('hex');
+  const chosen = await ctx.mutex.run(async () => {
+    if (name && nameTaken(ctx.nameRows(), name)) throw conflictError(name);
+    let request = buildRequest(body, name);
+    request = withRules(request, 'constraint', flags.extraConstraints);
+    // The image affinity of a retry steers scheduling only; it is not persisted in the labels.
+    const scheduled = flags.imageAffinity
+      ? { ...request, rules: Object.freeze({ ...request.rules, affinity: Object.freeze([...request.rules.affinity, `image==${request.image}`]) }) }
+      : request;
+    const result = await schedule(ctx.core, ctx.nodes(), scheduled);
+    const top = result.ranked[0];
+    if (!top) throw new SwarmError('SWARM_ERR_NO_SUITABLE_NODE', 'no resources available to schedule container');
+    if (!flags.dryRun) ctx.pending.set(key, { engineAddr: top.node.addr, view: pendingView(request) });
+    return { request, node: top.node, alternatives: result.ranked.slice(1).map((r) => r.node) };
+  });
+  try {
+    const spec = await ctx.core.place(chosen.request.spec, chosen);
+    const engine = ctx.engineByAddr(chosen.node.addr);
+    if (!engine || !engine.isValidated) {
+      throw new SwarmError('SWARM_ERR_ENGINE', `engine ${chosen.node.name || chosen.node.addr} is no longer part of the cluster`);
+    }
+    const body = engineSpec(spec, chosen.request.cpus, engine.cpus);
+    if (flags.dryRun) return { engine, container: { summary: {}, view: pendingView(chosen.request) } };
+    const container = await engine.createContainer(body, name, options.authConfig);
+    return { engine, container };
+  } finally {
+    ctx.pending.delete(key); // the engine cache holds the container now (or the create failed)
+  }
+}
+
+/** The whole pipeline with the legacy retries: OS mismatch, image affinity, `swarm.createretry`. */
+export async function createContainer(ctx: CreateContext, rawBody: CreateSpec, name: string, options: CreateOptions = {}): Promise<ClusterContainer> {
+  const { body } = withSwarmId(rawBody, ctx.swarmIdInUse);
+  const flags: AttemptFlags = { extraConstraints: [], imageAffinity: false, dryRun: options.dryRun ?? false };
+  let retries = 0;
+  let osRetried = false;
+  let imageRetried = false;
+  for (;;) {
+    try {
+      return await attempt(ctx, body, name, options, flags);
+    } catch (err) {
+      if (flags.dryRun || isSwarmError(err, 'SWARM_ERR_CONFLICT')) throw err; // a taken name stays taken
+      const message = (err as Error).message ?? '';
+      const os = OS_MISMATCH.exec(message)?.[1];
+      if (os && !osRetried) {
+        osRetried = true;
+        flags.extraConstraints = [...flags.extraConstraints, `ostype==${os}`];
+        continue;
+      }
+      flags.imageAffinity = false;
+      if (!imageRetried && IMAGE_NOT_FOUND.test(message)) {
+        imageRetried = true;
+        const request = safeRequest(body, name);
+        if (request && !hasHardNodeConstraint(request) && ctx.imageExists(request.image)) {
+          flags.imageAffinity = true;
+          retries += 1;
+          continue;
+        }
+      }
+      if (retries >= ctx.createRetry) throw err;
+      retries += 1;
+      ctx.logger.warn(`Failed to create container: ${message}, retrying`);
+    }
+  }
+}
+
+function safeRequest(body: CreateSpec, name: string): PlacementRequest | undefined {
+  try {
+    return buildRequest(body, name);
+  } catch {
+    return undefined; // the attempt already failed with the same error
+  }
+}
+
+/** Scheduling only: which node would get it, who was rejected and why, and the scores. */
+export async function plan(ctx: CreateContext, body: CreateSpec, name: string): Promise<PlanReport> {
+  let result: ScheduleResult;
+  try {
+    if (name && nameTaken(ctx.nameRows(), name)) throw conflictError(name);
+    result = await schedule(ctx.core, ctx.nodes(), buildRequest(body, name));
+  } catch (err) {
+    const rejected = (err as { rejected?: unknown }).rejected;
+    return {
+      pass: 2,
+      rejected: Array.isArray(rejected) ? rejected : [],
+      scores: [],
+      error: (err as Error).message ?? String(err),
+    };
+  }
+  const top = result.ranked[0]?.node;
+  return {
+    ...(top ? { node: { id: top.id, name: top.name, addr: top.addr } } : {}),
+    pass: result.pass,
+    rejected: result.rejected.map((r) => ({ ...r })),
+    scores: result.ranked.map((r) => ({ node: r.node.id, name: r.node.name, score: r.score })),
+  };
+}
+
+/** A request with nothing asked for: used to find the top-ranked node ("random engine"). */
+export async function topNode(ctx: CreateContext): Promise<NodeView | undefined> {
+  const result = await schedule(ctx.core, ctx.nodes(), buildRequest({}, ''));
+  return result.ranked[0]?.node;
+}

@@ -1,0 +1,538 @@
+/**
+ * One Docker engine: its connection, the legacy state machine (Pending → Healthy ⇄ Unhealthy,
+ * Disconnected when removed), and the cached containers, images, networks and volumes.
+ * Periodic refresh lives in refresh.ts, the event monitor in monitor.ts; both drive this object.
+ */
+import { lookup } from 'node:dns/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import Docker from 'dockerode';
+import type { Logger } from 'pino';
+import type { NodeState, NodeView } from '../types.ts';
+import type {
+  DockerJson, Engine, EngineContainer, EngineEndpoint, EngineImage, EngineNetwork, EngineVolume,
+} from './cluster-api.ts';
+import { clockSkew, healthIndicator, isConnectionError, withOvercommit } from './health.ts';
+import { containerView, imageView, shiftTimes, summaryFromInspect } from './views.ts';
+import { idChangedMessage, readSpecs } from './specs.ts';
+import { lineParser } from './events.ts';
+import type { ResolvedOptions } from './options.ts';
+import { engineError } from './errors.ts';
+import { applyEventToCache } from './monitor.ts';
+
+/** What an engine reports to the cluster that owns it. */
+export interface EngineOwner {
+  readonly options: ResolvedOptions;
+  readonly logger: Logger;
+  /** A state change worth an event: validated, flagged unhealthy, recovered. */
+  stateChanged(engine: EngineImpl, change: 'connect' | 'disconnect' | 'reconnect'): void;
+  /** A raw engine event, after the cache was updated for it. */
+  engineEvent(engine: EngineImpl, event: DockerJson): void;
+  /** Error text when another validated engine already has this daemon ID, else undefined. */
+  duplicateId(engine: EngineImpl, dockerId: string): string | undefined;
+}
+
+interface CachedContainer extends EngineContainer {
+  /** Cache write sequence; a full list keeps entries written after it started. */
+  seq: number;
+}
+
+interface DialOptions {
+  path: string;
+  method: 'GET' | 'POST' | 'DELETE';
+  query?: Record<string, unknown>;
+  body?: unknown;
+  auth?: string;
+  stream?: boolean;
+  /** Extra status codes to treat as success (e.g. 304 for start). */
+  ok?: number[];
+}
+
+const INSPECT_CONCURRENCY = 8;
+
+/** Split `host:port` / `[v6]:port`. */
+export function splitAddr(addr: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]*):(\d+)$/.exec(addr);
+  if (!m) throw new Error(`invalid engine address ${addr}: expected host:port`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+export class EngineImpl implements Engine {
+  readonly addr: string;
+  readonly endpoint: EngineEndpoint;
+  id: string;
+  name = '';
+  ip = '';
+  state: NodeState = 'pending';
+  labels: Record<string, string> = {};
+  cpus = 0;
+  memory = 0;
+  error = '';
+  updatedAt = Date.now();
+  failures = 0;
+  serverVersion = '';
+  apiVersion = '';
+  minApiVersion = '';
+  info: DockerJson = {};
+  version: DockerJson = {};
+  /** Last spec (info/version) refresh, ms since epoch. */
+  lastSpecs = 0;
+  /** True while a validation attempt runs. */
+  validating = false;
+
+  private readonly owner: EngineOwner;
+  private readonly log: Logger;
+  private readonly agent: http.Agent;
+  private readonly docker: Docker;
+  /** Same engine without the request timeout: event stream and pulls stay idle for long. */
+  private readonly streamDocker: Docker;
+  /** Daemon ID from `/info` ('' until the first successful read). */
+  dockerId = '';
+  private skew = 0;
+  private seq = 0;
+  private readonly cache = new Map<string, CachedContainer>();
+  private imageList: EngineImage[] = [];
+  private networkMap = new Map<string, EngineNetwork>();
+  private volumeMap = new Map<string, EngineVolume>();
+  private closed = false;
+  private eventStream: Readable | undefined;
+  private eventTimer: NodeJS.Timeout | undefined;
+  private eventQueue: Promise<void> = Promise.resolve();
+  private readonly execIds = new Set<string>();
+  /** Called when an unhealthy engine recovers, so the refresh loop can run at once. */
+  onRecover: (() => void) | undefined;
+
+  constructor(addr: string, owner: EngineOwner) {
+    this.addr = addr;
+    this.id = addr;
+    this.owner = owner;
+    this.log = owner.logger.child({ engine: addr });
+    const { host, port } = splitAddr(addr);
+    const tls = owner.options.engineTls;
+    this.endpoint = tls ? { host, port, tls } : { host, port };
+    this.agent = tls ? new https.Agent({ keepAlive: true, ...tls }) : new http.Agent({ keepAlive: true });
+    const base = { host, port, protocol: tls ? 'https' as const : 'http' as const, agent: this.agent };
+    this.docker = new Docker({ ...base, timeout: owner.options.requestTimeout });
+    this.streamDocker = new Docker(base);
+  }
+
+  // ---- Engine interface -------------------------------------------------------------------
+
+  healthIndicator(): number {
+    return healthIndicator(this.state, this.failures, this.owner.options.failureRetry);
+  }
+
+  containers(): readonly EngineContainer[] {
+    return [...this.cache.values()];
+  }
+
+  images(): readonly EngineImage[] {
+    return this.imageList;
+  }
+
+  networks(): readonly EngineNetwork[] {
+    return [...this.networkMap.values()];
+  }
+
+  volumes(): readonly EngineVolume[] {
+    return [...this.volumeMap.values()];
+  }
+
+  get isValidated(): boolean {
+    return this.state === 'healthy' || this.state === 'unhealthy';
+  }
+
+  /** Scheduler snapshot of this engine; `extra` are in-flight creations placed here. */
+  nodeView(extra: readonly NodeView['containers'][number][] = []): NodeView {
+    const containers = [...[...this.cache.values()].map((c) => c.view), ...extra];
+    const { overcommit } = this.owner.options;
+    return {
+      id: this.id,
+      name: this.name,
+      addr: this.addr,
+      ip: this.ip,
+      labels: { ...this.labels },
+      state: this.state,
+      healthIndicator: this.healthIndicator(),
+      totalCpus: withOvercommit(this.cpus, overcommit),
+      totalMemory: withOvercommit(this.memory, overcommit),
+      usedCpus: containers.reduce((sum, c) => sum + c.cpus, 0),
+      usedMemory: containers.reduce((sum, c) => sum + c.memory, 0),
+      containers,
+      images: this.imageList.map((i) => i.view),
+    };
+  }
+
+  /**
+   * Legacy `CheckConnectionErr`: success clears the error, resets failures and revives an
+   * unhealthy engine; a connection-class error counts; other errors (4xx, 5xx) change nothing.
+   */
+  recordOutcome(err?: unknown): void {
+    if (this.closed) return;
+    this.updatedAt = Date.now();
+    if (!this.isValidated) return; // pending engines count failures per validation attempt instead
+    if (err === undefined || err === null) {
+      this.error = '';
+      const wasDown = this.state === 'unhealthy';
+      const retries = this.failures;
+      this.failures = 0;
+      if (wasDown) {
+        this.state = 'healthy';
+        this.log.info(`Engine came back to life after ${retries} retries. Hooray!`);
+        this.owner.stateChanged(this, 'reconnect');
+        this.onRecover?.();
+      }
+      return;
+    }
+    if (!isConnectionError(err)) return;
+    this.failures += 1;
+    this.error = (err as Error).message ?? String(err);
+    if (this.state === 'healthy' && this.failures >= this.owner.options.failureRetry) {
+      this.state = 'unhealthy';
+      this.log.error(`Flagging engine as unhealthy. Connect failed ${this.failures} times`);
+      this.owner.stateChanged(this, 'disconnect');
+    }
+  }
+
+  async refreshContainer(id: string): Promise<void> {
+    const seq = ++this.seq;
+    const inspect = await this.inspectRaw(id);
+    if (!inspect) {
+      this.cache.delete(id);
+      return;
+    }
+    this.storeContainer(inspect, seq);
+  }
+
+  refreshContainers(): Promise<void> {
+    return this.listContainers(true);
+  }
+
+  async refreshImages(): Promise<void> {
+    const list: DockerJson[] = await this.dial({ path: '/images/json', method: 'GET', query: { all: 1 } });
+    this.imageList = list.map((raw) => ({ raw, view: imageView(raw) }));
+  }
+
+  async refreshNetworks(): Promise<void> {
+    const list: DockerJson[] = await this.dial({ path: '/networks', method: 'GET' });
+    this.networkMap = new Map(list.map((raw) => [raw.Id as string, { raw }]));
+  }
+
+  async refreshVolumes(): Promise<void> {
+    const res: DockerJson = await this.dial({ path: '/volumes', method: 'GET' });
+    this.volumeMap = new Map(((res.Volumes ?? []) as DockerJson[]).map((raw) => [raw.Name as string, { raw }]));
+  }
+
+  // ---- validation and specs -------------------------------------------------------------------
+
+  /**
+   * One validation attempt of a pending engine: resolve, specs, data, event monitor. On success the
+   * engine is Healthy and the owner is told; on failure it stays Pending with the error recorded.
+   */
+  async validate(): Promise<boolean> {
+    if (this.closed || this.validating || this.isValidated) return false;
+    this.validating = true;
+    try {
+      this.ip = (await lookup(this.endpoint.host)).address;
+      await this.refreshSpecs();
+      const dup = this.owner.duplicateId(this, this.dockerId);
+      if (dup) throw new Error(dup);
+      this.id = `${this.dockerId}|${this.addr}`;
+      this.startEvents();
+      await this.listContainers(true);
+      await this.refreshImages();
+      // Legacy ignores volume and network errors here: old engines lacked those endpoints.
+      await Promise.allSettled([this.refreshNetworks(), this.refreshVolumes()]);
+      if (this.closed) return false;
+      this.state = 'healthy';
+      this.error = '';
+      this.failures = 0;
+      this.updatedAt = Date.now();
+      this.log.info({ id: this.id, name: this.name }, 'engine validated');
+      this.owner.stateChanged(this, 'connect');
+      return true;
+    } catch (err) {
+      this.stopEvents();
+      if (this.closed) return false;
+      this.failures += 1;
+      this.error = (err as Error)?.message ?? String(err);
+      this.updatedAt = Date.now();
+      this.log.warn({ err: this.error }, 'engine validation failed');
+      return false;
+    } finally {
+      this.validating = false;
+    }
+  }
+
+  /** `/info` + `/version`; a changed daemon ID sends a validated engine back to Pending. */
+  async refreshSpecs(): Promise<void> {
+    const info: DockerJson = await this.dial({ path: '/info', method: 'GET' });
+    const version: DockerJson = await this.dial({ path: '/version', method: 'GET' });
+    const specs = readSpecs(info, this.addr);
+    if (this.dockerId && specs.dockerId !== this.dockerId) {
+      const message = idChangedMessage(this.dockerId, this.addr, specs.dockerId);
+      if (this.isValidated) this.backToPending(message);
+      throw new Error(message);
+    }
+    for (const w of specs.warnings) this.log.warn(w);
+    this.dockerId = specs.dockerId;
+    this.name = specs.name;
+    this.cpus = specs.cpus;
+    this.memory = specs.memory;
+    this.labels = specs.labels;
+    this.info = info;
+    this.version = version;
+    this.serverVersion = String(version.Version ?? info.ServerVersion ?? '');
+    this.apiVersion = String(version.ApiVersion ?? '');
+    this.minApiVersion = String(version.MinAPIVersion ?? '');
+    const skew = clockSkew(Date.now(), Date.parse(String(info.SystemTime ?? '')));
+    if (skew !== 0 && skew !== this.skew) this.log.warn(`Check clock on engine: the skew with the manager is ${skew / 1000}s`);
+    this.skew = skew;
+    this.lastSpecs = Date.now();
+  }
+
+  private backToPending(message: string): void {
+    this.state = 'pending';
+    this.error = message;
+    this.stopEvents();
+    this.owner.stateChanged(this, 'disconnect');
+  }
+
+  // ---- containers ---------------------------------------------------------------------------
+
+  /** Full list of all containers; `full` inspects every one, otherwise only new or restarting ones. */
+  async listContainers(full: boolean): Promise<void> {
+    const startSeq = ++this.seq;
+    const list: DockerJson[] = await this.dial({ path: '/containers/json', method: 'GET', query: { all: 1 } });
+    const next = new Map<string, CachedContainer>();
+    const queue = [...list];
+    const worker = async () => {
+      for (let s = queue.shift(); s; s = queue.shift()) {
+        const old = this.cache.get(s.Id);
+        const needInspect = full || !old || !old.inspect || s.State === 'restarting';
+        let inspect = needInspect ? await this.inspectRaw(s.Id) : old.inspect;
+        if (needInspect && !inspect) continue; // removed between list and inspect
+        if (!needInspect && old && old.seq > startSeq) {
+          next.set(s.Id, old);
+          continue;
+        }
+        const shifted = shiftTimes(s, needInspect ? inspect : undefined, this.skew);
+        if (needInspect) inspect = shifted.inspect;
+        // A list summary has the live Status text; keep the fresh inspect for details.
+        const summary = inspect ? { ...summaryFromInspect(inspect, shifted.summary), ...pickListFields(shifted.summary) } : shifted.summary;
+        next.set(s.Id, { summary, inspect, view: containerView(summary, inspect, this.cpus), seq: startSeq });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(INSPECT_CONCURRENCY, list.length) }, worker));
+    // Containers written by an inspect that started after this list stay (e.g. one just created).
+    for (const [id, c] of this.cache) if (!next.has(id) && c.seq > startSeq) next.set(id, c);
+    this.cache.clear();
+    for (const [id, c] of next) this.cache.set(id, c);
+  }
+
+  private storeContainer(rawInspect: DockerJson, seq: number): CachedContainer {
+    const old = this.cache.get(rawInspect.Id);
+    const { inspect } = shiftTimes({}, rawInspect, this.skew);
+    const summary = summaryFromInspect(inspect!, old?.summary);
+    for (const e of (inspect!.ExecIDs ?? []) as string[]) this.execIds.add(e);
+    const entry: CachedContainer = { summary, inspect, view: containerView(summary, inspect, this.cpus), seq };
+    this.cache.set(rawInspect.Id, entry);
+    return entry;
+  }
+
+  /** Raw inspect, or undefined when the engine says the container does not exist. */
+  private async inspectRaw(id: string): Promise<DockerJson | undefined> {
+    try {
+      return await this.dial({ path: `/containers/${encodeURIComponent(id)}/json`, method: 'GET' });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Drop from the cache without touching the engine (rescheduling frees the name). */
+  forget(id: string): EngineContainer | undefined {
+    const c = this.cache.get(id);
+    this.cache.delete(id);
+    return c;
+  }
+
+  /** Put a container back into the cache. */
+  restore(container: EngineContainer): void {
+    this.cache.set(container.view.id, { ...container, seq: ++this.seq });
+  }
+
+  hasExec(execId: string): boolean {
+    return this.execIds.has(execId);
+  }
+
+  /** Engine create with the given final body; pulls on "No such image" and creates again. */
+  async createContainer(spec: DockerJson, name: string, authConfig?: string): Promise<EngineContainer> {
+    const create = async () => {
+      const res: DockerJson = await this.dial({ path: '/containers/create', method: 'POST', query: name ? { name } : {}, body: spec });
+      return res.Id as string;
+    };
+    let id: string;
+    try {
+      id = await create();
+    } catch (err) {
+      if (!isImageNotFound(err) || typeof spec.Image !== 'string') throw engineError(err);
+      this.log.info({ image: spec.Image }, 'image not found on the engine, pulling');
+      await this.pull(spec.Image, authConfig);
+      try {
+        id = await create();
+      } catch (again) {
+        throw engineError(again);
+      }
+    }
+    const seq = ++this.seq;
+    const inspect = await this.inspectRaw(id);
+    if (!inspect) throw engineError(new Error("Container created but refresh didn't report it back"));
+    return this.storeContainer(inspect, seq);
+  }
+
+  /** Pull `image` on this engine; an error line in the progress stream fails the pull. */
+  async pull(image: string, authConfig?: string): Promise<void> {
+    const hasTagOrDigest = image.includes('@') || image.lastIndexOf(':') > image.lastIndexOf('/');
+    const query = hasTagOrDigest ? { fromImage: image } : { fromImage: image, tag: 'latest' };
+    const stream = await this.dial<Readable>({ path: '/images/create', method: 'POST', query, body: {}, auth: authConfig, stream: true })
+      .catch((err) => { throw engineError(err); });
+    await new Promise<void>((resolve, reject) => {
+      let failure: string | undefined;
+      stream.on('data', lineParser((msg) => { if (msg.error && !failure) failure = String(msg.error); }));
+      stream.on('error', (err) => reject(engineError(err)));
+      stream.on('end', () => (failure ? reject(engineError(Object.assign(new Error(failure), { statusCode: 500, json: { message: failure } }))) : resolve()));
+    });
+    await this.refreshImages().catch((err) => this.log.warn({ err }, 'image refresh after pull failed'));
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.dial({ path: `/containers/${encodeURIComponent(id)}/start`, method: 'POST', body: {}, ok: [304] })
+      .catch((err) => { throw engineError(err); });
+    await this.refreshContainer(id);
+  }
+
+  async removeContainer(id: string, force: boolean, volumes: boolean): Promise<void> {
+    await this.dial({ path: `/containers/${encodeURIComponent(id)}`, method: 'DELETE', query: { force, v: volumes } })
+      .catch((err) => { throw engineError(err); });
+    this.cache.delete(id);
+  }
+
+  async renameContainer(id: string, newName: string): Promise<void> {
+    await this.dial({ path: `/containers/${encodeURIComponent(id)}/rename`, method: 'POST', query: { name: newName }, body: {} })
+      .catch((err) => { throw engineError(err); });
+    await this.refreshContainer(id);
+  }
+
+  /** Full engine inspect of a container (fresh, not the cache). */
+  async inspectContainer(id: string): Promise<DockerJson> {
+    return this.dial({ path: `/containers/${encodeURIComponent(id)}/json`, method: 'GET' })
+      .catch((err) => { throw engineError(err); });
+  }
+
+  // ---- event monitor ------------------------------------------------------------------------
+
+  /** Start the `/events` monitor; on failure it restarts after `min(failures+1, 10)` units. */
+  startEvents(): void {
+    if (this.closed || this.eventStream || this.eventTimer) return;
+    this.dial<Readable>({ path: '/events', method: 'GET', stream: true }, this.streamDocker).then((stream) => {
+      if (this.closed) {
+        stream.destroy();
+        return;
+      }
+      this.eventStream = stream;
+      stream.on('data', lineParser((event) => this.queueEvent(event),
+        (line) => this.log.warn({ line }, 'unparsable engine event')));
+      const ended = (err?: Error) => {
+        if (this.eventStream !== stream) return;
+        this.eventStream = undefined;
+        if (err) this.recordOutcome(err);
+        this.scheduleEventRestart();
+      };
+      stream.on('error', ended);
+      stream.on('end', () => ended());
+      stream.on('close', () => ended());
+    }, () => this.scheduleEventRestart());
+  }
+
+  private scheduleEventRestart(): void {
+    if (this.closed || this.eventTimer || this.state === 'pending' && !this.validating) return;
+    const delay = Math.min(this.failures + 1, 10) * this.owner.options.eventRestartUnit;
+    this.eventTimer = setTimeout(() => {
+      this.eventTimer = undefined;
+      this.startEvents();
+    }, delay);
+    this.eventTimer.unref();
+  }
+
+  stopEvents(): void {
+    clearTimeout(this.eventTimer);
+    this.eventTimer = undefined;
+    const stream = this.eventStream;
+    this.eventStream = undefined;
+    stream?.destroy();
+  }
+
+  /** Events are applied in arrival order; each is delivered once its cache update is done. */
+  private queueEvent(event: DockerJson): void {
+    this.eventQueue = this.eventQueue
+      .then(() => this.applyEvent(event))
+      .catch((err) => this.log.debug({ err }, 'cache update after event failed'))
+      .then(() => { if (!this.closed) this.owner.engineEvent(this, event); });
+  }
+
+  private applyEvent(event: DockerJson): Promise<void> {
+    return applyEventToCache(this, event);
+  }
+
+  // ---- plumbing -----------------------------------------------------------------------------
+
+  /** Every engine call goes through here, so its outcome counts toward health. */
+  dial<T = DockerJson>(opts: DialOptions, client: Docker = this.docker): Promise<T> {
+    const statusCodes: Record<number, boolean | string> = { 200: true, 201: true, 204: true };
+    for (const code of opts.ok ?? []) statusCodes[code] = true;
+    const hasBody = opts.method === 'POST';
+    const dialOpts = {
+      path: `${opts.path}?`,
+      method: opts.method,
+      options: { _query: opts.query ?? {}, ...(hasBody ? { _body: opts.body ?? {} } : {}) },
+      authconfig: opts.auth ? { base64: opts.auth } : undefined,
+      isStream: opts.stream ?? false,
+      statusCodes,
+    };
+    return new Promise<T>((resolve, reject) => {
+      client.modem.dial(dialOpts, (err: unknown, data: unknown) => {
+        this.recordOutcome(err ?? undefined);
+        if (err) reject(err);
+        else resolve(data as T);
+      });
+    });
+  }
+
+  /** Stop monitors and drop connections; the engine is Disconnected afterwards. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.state = 'disconnected';
+    this.stopEvents();
+    this.agent.destroy();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+/** Fields only a list summary has, kept when the same container is also inspected. */
+function pickListFields(summary: DockerJson): DockerJson {
+  const out: DockerJson = {};
+  for (const k of ['Status', 'Names', 'SizeRw', 'SizeRootFs']) if (summary[k] !== undefined) out[k] = summary[k];
+  return out;
+}
+
+export function isImageNotFound(err: unknown): boolean {
+  const e = err as { statusCode?: number; json?: DockerJson; message?: string };
+  const message = String(e?.json?.message ?? e?.message ?? '');
+  return e?.statusCode === 404 && /no such image|image .* not found/i.test(message);
+}

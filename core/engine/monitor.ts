@@ -1,0 +1,26 @@
+/** How one engine event updates the engine's cache (legacy `Engine.handler`). */
+import type { DockerJson } from './cluster-api.ts';
+import type { EngineImpl } from './engine.ts';
+import { containerEventEffect } from './events.ts';
+
+export async function applyEventToCache(engine: EngineImpl, event: DockerJson): Promise<void> {
+  const type = String(event.Type ?? (event.status ? 'container' : ''));
+  const action = String(event.Action ?? event.status ?? '');
+  const id = String(event.Actor?.ID ?? event.id ?? '');
+  switch (type) {
+    case 'container':
+      switch (containerEventEffect(action)) {
+        case 'inspect': return engine.refreshContainer(id);
+        case 'remove': engine.forget(id); return;
+        case 'images': return engine.refreshImages();
+        case 'none': return;
+        case 'list': return engine.listContainers(false);
+      }
+      return;
+    case 'image': return engine.refreshImages();
+    case 'network': return engine.refreshNetworks();
+    case 'volume': return engine.refreshVolumes();
+    case 'daemon': return action === 'reload' ? engine.refreshSpecs() : undefined;
+    default: return;
+  }
+}
