@@ -1,0 +1,48 @@
+/**
+ * Constraint filter (legacy `scheduler/filter/constraint.go`): `constraint:storage==ssd` on a
+ * node label (a missing label compares as ""), `constraint:node==node-1` on the node ID
+ * (`<engine ID>|<addr>`) or name. Globs, `/regex/`, `!=`, soft `==~` per core/expr.ts.
+ * Soft rules are skipped on the second scheduling pass.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { parseOptions, type SwarmPlugin } from '../../core/index.ts';
+import { ExprError, exprText, matchExpr, parseExprs } from '../../core/expr.ts';
+import type { Expr, NodeView } from '../../core/types.ts';
+
+export const NAME = 'filter-constraint';
+export const ERR_CONSTRAINT = (e: Expr) => `unable to find a node that satisfies the constraint ${exprText(e)}`;
+export const REASON_CONSTRAINT = ERR_CONSTRAINT;
+/** Constraint conditions carry no soft suffix in the legacy listing (unlike affinity/whitelist). */
+export const CONDITION = (e: Expr) => exprText(e);
+
+export const ConstraintOptions = Type.Object({}, { additionalProperties: false });
+export type ConstraintOptions = Static<typeof ConstraintOptions>;
+
+export function constraintCandidates(node: NodeView, key: string): string[] {
+  // The key is lower-cased by the parser, so a label is looked up by its lower-cased name (as in Go).
+  return key === 'node' ? [node.id, node.name] : [node.labels[key] ?? ''];
+}
+
+export default function constraint(options: Partial<ConstraintOptions> = {}): SwarmPlugin {
+  parseOptions(NAME, ConstraintOptions, options);
+  return {
+    name: NAME,
+    apply(core) {
+      core.hooks.filter.tap(NAME, (candidates, request) => {
+        let exprs: Expr[];
+        try {
+          exprs = parseExprs(request.rules.constraint);
+        } catch (err) {
+          if (err instanceof ExprError) return candidates.fail(err.message);
+          throw err;
+        }
+        let out = candidates.describe(exprs.map(CONDITION));
+        for (const e of exprs) {
+          if (e.soft && !request.enforceSoft) continue;
+          out = out.keep((n) => matchExpr(e, constraintCandidates(n, e.key)), () => REASON_CONSTRAINT(e));
+        }
+        return out;
+      });
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Port filter (legacy `scheduler/filter/port.go`).
+ *  - Bridge mode: for each requested host port binding, drop nodes where any container (any
+ *    state, in-flight creations included) binds the same host port on the same IP or where
+ *    either side binds all interfaces. The protocol is NOT compared — 53/udp and 53/tcp
+ *    conflict — exactly as in the original. A binding without a host port never conflicts.
+ *  - Host mode (`--net=host`): for each exposed port key (`80/tcp`), drop nodes with a
+ *    host-mode container exposing the same key.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { parseOptions, type SwarmPlugin } from '../../core/index.ts';
+import type { NodeView, PlacementRequest, PortBinding } from '../../core/types.ts';
+
+export const NAME = 'filter-port';
+export const ERR_PORT_TAKEN = (port: string) => `unable to find a node with port ${port} available`;
+export const ERR_PORT_TAKEN_HOST = (port: string) => `unable to find a node with port ${port} available in the Host mode`;
+export const REASON_PORT_TAKEN = ERR_PORT_TAKEN;
+export const REASON_PORT_TAKEN_HOST = ERR_PORT_TAKEN_HOST;
+export const CONDITION_BRIDGE = (hostPort: string) => `port ${hostPort} (Bridge mode)`;
+export const CONDITION_HOST = (port: string) => `port ${port} (Host mode)`;
+
+export const PortOptions = Type.Object({}, { additionalProperties: false });
+export type PortOptions = Static<typeof PortOptions>;
+
+function bindsAllInterfaces(b: PortBinding): boolean {
+  return b.hostIp === '' || b.hostIp === '0.0.0.0' || b.hostIp === '::';
+}
+
+/** Does any container on `node` already hold the host port of `wanted`? */
+export function portInUse(node: NodeView, wanted: PortBinding): boolean {
+  for (const c of node.containers) {
+    for (const b of c.portBindings) {
+      if (b.hostPort === '') continue; // `-p 80`: the engine picks a port; observed bindings carry it
+      if (b.hostPort === wanted.hostPort && (b.hostIp === wanted.hostIp || bindsAllInterfaces(wanted) || bindsAllInterfaces(b))) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+export function portExposedInHostMode(node: NodeView, port: string): boolean {
+  return node.containers.some((c) => c.networkMode === 'host' && c.exposedPorts.includes(port));
+}
+
+export function conditions(request: PlacementRequest): string[] {
+  return request.networkMode === 'host'
+    ? request.exposedPorts.map(CONDITION_HOST)
+    : request.portBindings.map((b) => CONDITION_BRIDGE(b.hostPort));
+}
+
+export default function port(options: Partial<PortOptions> = {}): SwarmPlugin {
+  parseOptions(NAME, PortOptions, options);
+  return {
+    name: NAME,
+    apply(core) {
+      core.hooks.filter.tap(NAME, (candidates, request) => {
+        let out = candidates.describe(conditions(request));
+        if (request.networkMode === 'host') {
+          for (const p of request.exposedPorts) {
+            out = out.keep((n) => !portExposedInHostMode(n, p), () => REASON_PORT_TAKEN_HOST(p));
+          }
+          return out;
+        }
+        for (const b of request.portBindings) {
+          out = out.keep((n) => !portInUse(n, b), () => REASON_PORT_TAKEN(b.hostPort));
+        }
+        return out;
+      });
+    },
+  };
+}
