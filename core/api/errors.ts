@@ -1,0 +1,69 @@
+/**
+ * One error handler for the whole API: every error becomes `{"message": "..."}` with the right
+ * status. SwarmError carries its status; schema failures are 400; fastify's own errors keep theirs;
+ * anything else is a 500 with the message only. Stacks never leave the process.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SwarmError } from '../errors.ts';
+
+export const NOT_FOUND_PAGE = '404 page not found';
+
+export const notFound = (message: string) => new SwarmError('SWARM_ERR_NOT_FOUND', message);
+export const badRequest = (message: string) => new SwarmError('SWARM_ERR_BAD_REQUEST', message);
+export const conflict = (message: string) => new SwarmError('SWARM_ERR_CONFLICT', message);
+export const internal = (message: string, cause?: unknown) => new SwarmError('SWARM_ERR_INTERNAL', message, { cause });
+export const notImplemented = (message: string) => new SwarmError('SWARM_ERR_NOT_IMPLEMENTED', message);
+
+/** Status for any thrown value. */
+export function errorStatus(err: unknown): number {
+  if (err instanceof SwarmError) return err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+  const e = err as Partial<FastifyError> | undefined;
+  if (e?.validation) return 400;
+  const s = e?.statusCode;
+  if (typeof s === 'number' && s >= 400 && s < 600) return s;
+  return 500;
+}
+
+/** Message for any thrown value: the text only, never a stack. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  return reply.code(errorStatus(err)).type('application/json').send({ message: errorMessage(err) });
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const status = errorStatus(err);
+    if (status >= 500) request.log.error({ err, url: request.url }, 'request failed');
+    else request.log.debug({ err: err.message, url: request.url }, 'request refused');
+    // A reply already streaming (proxied, hijacked) cannot carry a JSON error any more.
+    if (reply.sent || reply.raw.headersSent) {
+      reply.raw.destroy();
+      return;
+    }
+    sendError(reply, err);
+  });
+  // Unknown routes and methods answer like the original's router (gorilla): 404 `404 page not found`.
+  app.setNotFoundHandler((_request, reply) => {
+    reply.code(404).type('application/json').send({ message: NOT_FOUND_PAGE });
+  });
+}
+
+/** Raw-response variant for code paths that hijacked the reply (proxy, hijack). */
+export function writeRawError(res: import('node:http').ServerResponse, err: unknown, apiVersion?: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ message: errorMessage(err) });
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+  };
+  if (apiVersion) headers['Api-Version'] = apiVersion;
+  res.writeHead(errorStatus(err), headers);
+  res.end(body);
+}

@@ -1,0 +1,61 @@
+/**
+ * `GET /events`: the union of every engine's event stream plus swarm node events, as the engine
+ * layer emits them (already enriched with node fields, §9). Only events after the subscription;
+ * `until` ends the stream; `since` and `filters` are ignored, as in the original. A subscriber
+ * that cannot keep up is dropped rather than buffered without bound.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ClusterEvent } from '../engine/cluster-api.ts';
+import type { ApiContext } from './context.ts';
+import { badRequest } from './errors.ts';
+import { advertisedFor } from './proxy.ts';
+
+/** Bytes queued for one slow subscriber before it is dropped (≈ the original's 10 000 events). */
+const MAX_BUFFERED = 16 * 1024 * 1024;
+
+/** Docker's `until`/`since` form: unix seconds, optionally with a fraction (`1700000000.5`). */
+function parseUnix(name: string, v: string): number {
+  if (!/^\d+(\.\d+)?$/.test(v)) throw badRequest(`invalid value for ${name}: ${v}`);
+  return Number(v) * 1000;
+}
+
+export default async function events(app: FastifyInstance, opts: { ctx: ApiContext }): Promise<void> {
+  const { ctx } = opts;
+  app.get('/events', (request, reply) => {
+    const q = request.query as Record<string, string | undefined>;
+    const until = q.until ? parseUnix('until', q.until) : undefined;
+    reply.hijack();
+    const res = reply.raw;
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    const v = advertisedFor(request.raw);
+    if (v) headers['Api-Version'] = v;
+    res.writeHead(200, headers);
+    res.flushHeaders();
+    ctx.eventListeners++;
+
+    let timer: NodeJS.Timeout | undefined;
+    const onEvent = (ev: ClusterEvent) => {
+      if (res.writableLength > MAX_BUFFERED) {
+        ctx.log.warn('dropping a slow /events subscriber');
+        stop();
+        res.destroy();
+        return;
+      }
+      res.write(`${JSON.stringify(ev)}\n`);
+    };
+    let stopped = false;
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      ctx.eventListeners--;
+      ctx.cluster.events.off('event', onEvent);
+      if (timer) clearTimeout(timer);
+    };
+    ctx.cluster.events.on('event', onEvent);
+    res.on('close', stop);
+    if (until !== undefined) {
+      timer = setTimeout(() => { stop(); res.end(); }, Math.max(0, until - Date.now()));
+    }
+    return reply;
+  });
+}

@@ -1,0 +1,271 @@
+/**
+ * The Docker Remote API of the manager (fastify 5). One encapsulated plugin per resource group;
+ * this file wires them, the version prefix, the error handler, the listeners (tcp, unix, TLS),
+ * hijacked upgrades and the replica seam.
+ *
+ * `buildApp` gives the fastify instance without listening (for `app.inject()`); `startApi` also
+ * listens on every host and answers upgrades.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { SwarmError } from '../errors.ts';
+import type { ApiContext, ApiOptions, Role } from './context.ts';
+import { NOT_FOUND_PAGE, writeRawError } from './errors.ts';
+import { installErrorHandling } from './errors.ts';
+import { hijackUpgrade, writeSocketError } from './hijack.ts';
+import { setAdvertisedFor, setRequestedVersion } from './proxy.ts';
+import { defaultForwarder, NO_PRIMARY, ReplicaForwarder, servedByReplica, type Forwarder } from './replica.ts';
+import { advertisedVersion, stripVersion } from './versions.ts';
+import { DEFAULT_BODY_LIMIT } from './body.ts';
+import containers from './containers.ts';
+import exec from './exec.ts';
+import images from './images.ts';
+import networks from './networks.ts';
+import volumes from './volumes.ts';
+import system from './system.ts';
+import events from './events.ts';
+import swarm from './swarm.ts';
+import build from './build.ts';
+
+export type { ApiOptions, ApiTls, Role } from './context.ts';
+export type { Forwarder } from './replica.ts';
+
+export interface ApiServer {
+  app: FastifyInstance;
+  /** Where it listens: `tcp://ip:port` (actual port) and `unix:///path`. */
+  addresses: string[];
+  close(): Promise<void>;
+  setRole(r: Role): void;
+}
+
+const CONTEXT = Symbol.for('swarm.apiContext');
+
+export const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-headers': 'Origin, X-Requested-With, Content-Type, Accept',
+  'access-control-allow-methods': 'GET, POST, DELETE, PUT, OPTIONS, HEAD',
+} as const;
+
+/** The API context of an app built by `buildApp`. */
+export function apiContext(app: FastifyInstance): ApiContext {
+  return (app as unknown as Record<symbol, ApiContext>)[CONTEXT];
+}
+
+/** The fastify app, routes registered, not listening. */
+export function buildApp(options: ApiOptions): FastifyInstance {
+  const log = options.logger ?? pino({ level: 'silent' });
+  let role: Role = { role: 'primary' };
+  const ctx: ApiContext = {
+    core: options.core,
+    cluster: options.cluster,
+    options,
+    log,
+    advertised: () => advertisedVersion(options.cluster.engines()),
+    role: () => role,
+    eventListeners: 0,
+  };
+  const app = Fastify({
+    loggerInstance: log,
+    disableRequestLogging: !options.debug,
+    ignoreTrailingSlash: true,
+    ignoreDuplicateSlashes: true,
+    // The original routed `/v<digits>.<digits>/…` and the bare paths alike: strip the prefix once,
+    // remember it for proxied calls.
+    rewriteUrl(req) {
+      const { version, url } = stripVersion(req.url ?? '/');
+      setRequestedVersion(req, version);
+      return url;
+    },
+  }) as unknown as FastifyInstance;
+  (app as unknown as Record<symbol, unknown>)[CONTEXT] = ctx;
+  (app as unknown as { swarmRole: { get(): Role; set(r: Role): void } }).swarmRole = { get: () => role, set: (r) => { role = r; } };
+
+  // No parsing content-type parser: bodies stay streams until a route reads them (see body.ts).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null));
+
+  app.addHook('onRequest', async (request, reply) => {
+    const v = ctx.advertised();
+    setAdvertisedFor(request.raw, v);
+    reply.header('Api-Version', v);
+    if (options.cors) for (const [k, val] of Object.entries(CORS_HEADERS)) reply.header(k, val);
+  });
+  if (options.cors) {
+    // With --cors every route also answers OPTIONS (preflight) with an empty 200.
+    app.options('*', async (_request, reply) => reply.code(200).send(''));
+  }
+  installErrorHandling(app);
+
+  const plugin = { ctx, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT };
+  app.register(system, plugin);
+  app.register(events, plugin);
+  app.register(containers, plugin);
+  app.register(exec, plugin);
+  app.register(images, plugin);
+  app.register(networks, plugin);
+  app.register(volumes, plugin);
+  app.register(build, plugin);
+  app.register(swarm, plugin);
+  return app;
+}
+
+/** A parsed `--host` value. */
+export type Listen = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+export function parseHost(value: string): Listen {
+  let v = value.trim();
+  const scheme = /^([a-z0-9+.-]*):\/\//i.exec(v);
+  if (scheme) {
+    const proto = scheme[1].toLowerCase();
+    v = v.slice(scheme[0].length);
+    if (proto === 'unix') {
+      if (!v.startsWith('/')) throw new SwarmError('SWARM_ERR_CONFIG', `invalid unix socket path: "${value}"`);
+      return { kind: 'unix', path: v };
+    }
+    if (proto !== 'tcp') throw new SwarmError('SWARM_ERR_CONFIG', `unsupported protocol: "${proto}"`);
+  }
+  v = v.replace(/\/+$/, '');
+  const i = v.lastIndexOf(':');
+  if (i < 0) throw new SwarmError('SWARM_ERR_CONFIG', `invalid listen address: "${value}" (expected ip:port)`);
+  const host = v.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const port = Number(v.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new SwarmError('SWARM_ERR_CONFIG', `invalid listen address: "${value}" (bad port)`);
+  }
+  return { kind: 'tcp', host, port };
+}
+
+/** PEM text, or a path to read it from. */
+function pem(v: string): string {
+  return v.includes('-----BEGIN') ? v : fs.readFileSync(v, 'utf8');
+}
+
+function listen(server: net.Server, where: Listen): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      let message = where.kind === 'tcp'
+        ? `listen tcp ${where.host}:${where.port}: ${err.code === 'EADDRINUSE' ? 'bind: address already in use' : err.message}`
+        : `listen unix ${where.path}: ${err.message}`;
+      // The original's hint: the default port is Docker's own.
+      if (where.kind === 'tcp' && where.port === 2375 && err.code === 'EADDRINUSE') {
+        message += ': is Docker already running on this machine? Try using a different port';
+      }
+      reject(new SwarmError('SWARM_ERR_CONFIG', message, { cause: err }));
+    };
+    server.once('error', onError);
+    const ok = () => {
+      server.off('error', onError);
+      if (where.kind === 'unix') {
+        fs.chmodSync(where.path, 0o600);
+        resolve(`unix://${where.path}`);
+      } else {
+        const a = server.address() as net.AddressInfo;
+        resolve(`tcp://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`);
+      }
+    };
+    if (where.kind === 'unix') {
+      try { fs.unlinkSync(where.path); } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return reject(err);
+      }
+      server.listen(where.path, ok);
+    } else {
+      server.listen(where.port, where.host, ok);
+    }
+  });
+}
+
+/** Build the app and listen on every host. */
+export async function startApi(options: ApiOptions): Promise<ApiServer> {
+  const app = buildApp(options);
+  await app.ready();
+  const ctx = apiContext(app);
+  const roleBox = (app as unknown as { swarmRole: { get(): Role; set(r: Role): void } }).swarmRole;
+  const wheres = (options.hosts.length > 0 ? options.hosts : ['tcp://127.0.0.1:2375']).map(parseHost);
+
+  let tlsOptions: https.ServerOptions | undefined;
+  let forwardTls: import('node:tls').ConnectionOptions | undefined;
+  if (options.tls) {
+    const t = options.tls;
+    const ca = t.ca ? pem(t.ca) : undefined;
+    tlsOptions = {
+      cert: pem(t.cert), key: pem(t.key), ca,
+      requestCert: t.verify, rejectUnauthorized: t.verify,
+      minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'],
+    };
+    // The same certificate serves as client certificate towards the primary (as the original).
+    forwardTls = { cert: tlsOptions.cert, key: tlsOptions.key, ca, rejectUnauthorized: t.verify };
+  }
+  const forwarder: Forwarder = options.forward ?? defaultForwarder(forwardTls);
+  // Replica decisions (wait for a primary, forward, or serve locally once primary): core/api/replica.ts.
+  const replica = new ReplicaForwarder({ transport: forwarder, logger: ctx.log });
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const r = roleBox.get();
+    if (r.role === 'replica' && !servedByReplica(req.url ?? '/')) {
+      void replica.handle(req, res).then((taken) => { if (!taken) app.routing(req, res); });
+      return;
+    }
+    app.routing(req, res);
+  };
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const r = roleBox.get();
+    if (r.role === 'replica') {
+      void replica.handleUpgrade(req, socket, head).then((taken) => {
+        if (!taken) hijackUpgrade({ cluster: options.cluster, log: ctx.log, advertised: ctx.advertised }, req, socket, head);
+      });
+      return;
+    }
+    hijackUpgrade({ cluster: options.cluster, log: ctx.log, advertised: ctx.advertised }, req, socket, head);
+  };
+
+  const servers: net.Server[] = [];
+  const sockets = new Set<Duplex>();
+  const addresses: string[] = [];
+  try {
+    for (const where of wheres) {
+      const server = tlsOptions ? https.createServer(tlsOptions, onRequest) : http.createServer(onRequest);
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        onUpgrade(req, socket, head);
+      });
+      server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'); else socket.destroy(); });
+      // Long streams (events, logs -f, attach) must not be cut by server timeouts.
+      server.requestTimeout = 0;
+      server.headersTimeout = 60_000;
+      servers.push(server);
+      addresses.push(await listen(server, where));
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    await app.close();
+    throw err;
+  }
+  ctx.log.info({ addresses }, 'API listening');
+
+  let closed = false;
+  return {
+    app,
+    addresses,
+    setRole(r) { roleBox.set({ ...r }); replica.setRole(r); },
+    async close() {
+      if (closed) return;
+      closed = true;
+      replica.close(); // requests still waiting for a primary get their error
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        (s as http.Server).closeAllConnections?.();
+      })));
+      await app.close();
+    },
+  };
+}
+
+export { NOT_FOUND_PAGE };
