@@ -1,0 +1,114 @@
+// Rescheduling on node failure with real engines: the dockerd holding the containers is stopped.
+// Containers with the on-node-failure policy (env or label form) come back on the other node with
+// their name, configuration and swarm ID; a running one is started, a stopped one is not. A
+// container without the policy does not move. When the engine returns, the stale copies are
+// removed and the rest stays.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  dockerCli, engineGet, restartEngine, startEngines, startManager, stopEngine,
+  type EngineGroup, type ManagerProcess, type TestEngine,
+} from '../cluster/index.ts';
+import { waitFor } from '../cluster/proc.ts';
+
+interface Summary { Id: string; Names: string[]; State: string; Labels: Record<string, string> }
+
+let group: EngineGroup;
+let e1: TestEngine;
+let e2: TestEngine;
+let manager: ManagerProcess;
+const tag = `rs${process.pid}`;
+
+/** The containers of this test that an engine really holds, asked of the engine itself. */
+async function onEngine(e: TestEngine): Promise<Map<string, Summary>> {
+  const r = await engineGet(e, `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: [tag] }))}`, 10_000);
+  if (r.status !== 200) throw new Error(`${e.name}: ${r.status} ${r.body}`);
+  return new Map((JSON.parse(r.body) as Summary[]).map((c) => [c.Names[0].replace(/^\//, ''), c]));
+}
+
+async function inspectOn(e: TestEngine, id: string): Promise<{ Config: { Cmd: string[]; Env: string[]; Labels: Record<string, string> } }> {
+  const r = await engineGet(e, `/containers/${id}/json`, 10_000);
+  assert.equal(r.status, 200, r.body);
+  return JSON.parse(r.body);
+}
+
+/** Healthy node names as the manager's `docker info` shows them. */
+async function healthyNodes(): Promise<string[]> {
+  const out = await dockerCli(manager.host, ['info', '--format', '{{json .SystemStatus}}'], { timeout: 10_000 });
+  const status = JSON.parse(out.stdout || '[]') as [string, string][];
+  const healthy: string[] = [];
+  let node: string | undefined;
+  for (const [k, v] of status) {
+    if (/^ ?[^\s└]/.test(k) && /:\d+$/.test(v)) node = k.trim(); // a node line: "name", "ip:port"
+    if (k.replace(/^[\s└]+/, '') === 'Status' && v === 'Healthy' && node) healthy.push(node);
+  }
+  return healthy;
+}
+
+before(async () => {
+  // Own engines: this test stops one.
+  group = await startEngines({ count: 2, reuse: false, names: [`${tag}-n1`, `${tag}-n2`] });
+  [e1, e2] = group.engines;
+  manager = await startManager([
+    '--engine-refresh-min-interval', '1s', '--engine-refresh-max-interval', '1s', '--engine-failure-retry', '2',
+    `nodes://${e1.addr},${e2.addr}`,
+  ]);
+  await waitFor('both nodes healthy', async () => (await healthyNodes()).length === 2, { timeoutMs: 60_000, intervalMs: 500 });
+});
+
+after(async () => {
+  await manager?.stop();
+  await group?.stop(); // the engines and everything on them go away
+});
+
+test('on node failure, containers with the policy are recreated on a healthy node; others stay; the stale copies go when the node returns', async () => {
+  const soft = `constraint:node==~${e1.name}`; // soft: after the failure, the second pass may go elsewhere
+  const names = { env: `${tag}-env`, label: `${tag}-label`, plain: `${tag}-plain` };
+  const runs = [
+    ['run', '-d', '--name', names.env, '-e', 'reschedule:on-node-failure', '-e', soft, '-e', 'KEEP=me', 'busybox', 'sleep', '600'],
+    ['create', '--name', names.label, '-l', 'com.docker.swarm.reschedule-policies=["on-node-failure"]', '-e', soft, 'busybox', 'echo', 'batch'],
+    ['run', '-d', '--name', names.plain, '-e', soft, 'busybox', 'sleep', '600'],
+  ];
+  for (const args of runs) {
+    const r = await dockerCli(manager.host, args);
+    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+  }
+  const before1 = await onEngine(e1);
+  assert.deepEqual([...before1.keys()].sort(), Object.values(names).sort(), 'all three start on node 1');
+  const original = {
+    env: await inspectOn(e1, before1.get(names.env)!.Id),
+    label: await inspectOn(e1, before1.get(names.label)!.Id),
+  };
+  // The env form is stripped from Env and kept as the label, as in the original.
+  assert.equal(original.env.Config.Labels['com.docker.swarm.reschedule-policies'], '["on-node-failure"]');
+
+  await stopEngine(e1);
+  const moved = await waitFor('the policy containers on node 2', async () => {
+    const on2 = await onEngine(e2);
+    return on2.has(names.env) && on2.get(names.env)!.State === 'running' && on2.has(names.label) ? on2 : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 500 });
+
+  // Same configuration and swarm ID; the running one runs, the never-started one is only created.
+  const copy = await inspectOn(e2, moved.get(names.env)!.Id);
+  assert.deepEqual(copy.Config.Cmd, ['sleep', '600']);
+  assert.ok(copy.Config.Env.includes('KEEP=me'));
+  assert.equal(copy.Config.Labels['com.docker.swarm.id'], original.env.Config.Labels['com.docker.swarm.id']);
+  const labelCopy = await inspectOn(e2, moved.get(names.label)!.Id);
+  assert.equal(labelCopy.Config.Labels['com.docker.swarm.id'], original.label.Config.Labels['com.docker.swarm.id']);
+  assert.equal(moved.get(names.label)!.State, 'created');
+  // Without the policy it does not move.
+  assert.equal(moved.has(names.plain), false);
+  // The manager resolves the name to the new copy.
+  const viaManager = await dockerCli(manager.host, ['inspect', '--format', '{{.Id}}', names.env]);
+  assert.equal(viaManager.stdout.trim(), moved.get(names.env)!.Id);
+
+  await restartEngine(e1);
+  const after1 = await waitFor('stale copies removed from node 1', async () => {
+    const on1 = await onEngine(e1);
+    return !on1.has(names.env) && !on1.has(names.label) ? on1 : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 500 });
+  assert.ok(after1.has(names.plain), 'the container without the policy is still on node 1');
+  const on2 = await onEngine(e2);
+  assert.equal(on2.get(names.env)?.Id, moved.get(names.env)!.Id, 'the rescheduled copy is untouched');
+  assert.equal(on2.has(names.plain), false);
+});
