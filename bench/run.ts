@@ -77,6 +77,18 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
+/**
+ * First line of an error, plus the last line of any child output attached to it (the kit appends
+ * the manager's log), so the report says why a server did not come up.
+ */
+function briefError(e: Error): string {
+  const lines = e.message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const first = lines[0] ?? String(e);
+  const marker = lines.findIndex((l) => l.startsWith('---'));
+  const tail = marker >= 0 ? lines.slice(marker + 1).filter((l) => !l.startsWith('at ')).pop() : undefined;
+  return `${first}${tail ? ` — ${tail.slice(0, 240)}` : ''}`;
+}
+
 async function main(): Promise<void> {
   const { quick, only } = parseArgs(process.argv.slice(2));
   const progress = createProgress();
@@ -90,7 +102,11 @@ async function main(): Promise<void> {
   });
 
   const startedAt = new Date().toISOString();
-  const ctx: RunContext = { quick, root: ROOT, progress, signal: abort.signal };
+  const exits: (() => Promise<void>)[] = [];
+  const ctx: RunContext = {
+    quick, root: ROOT, progress, signal: abort.signal, shared: new Map(),
+    onExit: (fn) => { exits.push(fn); },
+  };
   const selected = only ?? [...PARTS];
   const fresh: RunResult['parts'] = [];
 
@@ -108,7 +124,7 @@ async function main(): Promise<void> {
     } catch (err) {
       const e = err as Error;
       const notRunReason = err instanceof NotRunError ? err.message : undefined;
-      const reason = notRunReason ?? `failed: ${e.message.split('\n')[0]}`;
+      const reason = notRunReason ?? `failed: ${briefError(e)}`;
       if (!notRunReason) progress.log(`error: ${e.stack ?? e.message}`);
       result = {
         part: name,
@@ -127,6 +143,14 @@ async function main(): Promise<void> {
     const met = result.targets.filter((t) => t.met).length;
     progress.log(`${result.status}${result.reason ? ` (${result.reason})` : ''}: ${met}/${result.targets.length} targets met, ${(result.durationMs / 1000).toFixed(1)} s`);
     fresh.push({ ...result, measuredAt: startedAt, quick });
+  }
+  progress.part('cleanup');
+  for (const fn of exits.reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      progress.log(`cleanup failed: ${(err as Error).message}`);
+    }
   }
   progress.part('report');
 

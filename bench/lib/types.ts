@@ -65,6 +65,10 @@ export interface RunContext {
   progress: Progress;
   /** Set once the run is being aborted (SIGINT): parts stop early and clean up. */
   signal: AbortSignal;
+  /** Resources parts share (the real engines of parts 2 and 3), started once per run. */
+  shared: Map<string, unknown>;
+  /** Cleanup run once at the end of the run (after every part), last registered first. */
+  onExit(fn: () => Promise<void>): void;
 }
 
 export interface Progress {

@@ -1,0 +1,79 @@
+/** Helpers around a running `swarm manage`: read its /info, wait for nodes, read /proc figures. */
+import { readFileSync } from 'node:fs';
+import { Client } from './http.ts';
+
+export interface ManagerInfo {
+  role: string | undefined;
+  primary: string | undefined;
+  nodes: number;
+  healthy: number;
+  pending: number;
+  containers: number;
+}
+
+/** Parse the legacy `SystemStatus` pairs of `GET /info`. */
+export function parseInfo(body: string): ManagerInfo {
+  const info = JSON.parse(body) as { SystemStatus?: [string, string][] | null; Containers?: number };
+  const pairs = info.SystemStatus ?? [];
+  const get = (k: string) => pairs.find(([key]) => key.trim() === k)?.[1];
+  let healthy = 0;
+  let pending = 0;
+  for (const [k, v] of pairs) {
+    if (k.includes('Status') && k.includes('└')) {
+      if (v === 'Healthy') healthy++;
+      else if (v === 'Pending') pending++;
+    }
+  }
+  return {
+    role: get('Role'),
+    primary: get('Primary'),
+    nodes: Number(get('Nodes') ?? 0),
+    healthy,
+    pending,
+    containers: info.Containers ?? 0,
+  };
+}
+
+export async function managerInfo(c: Client, timeoutMs = 10_000): Promise<ManagerInfo> {
+  const r = await c.expect('GET', '/v1.41/info', [200], undefined, timeoutMs);
+  return parseInfo(r.body);
+}
+
+/** Poll /info until `want` nodes are Healthy; returns ms waited. Throws after `timeoutMs`. */
+export async function waitHealthy(c: Client, want: number, timeoutMs: number, onPoll?: (i: ManagerInfo) => void, signal?: AbortSignal): Promise<number> {
+  const t0 = Date.now();
+  let last: ManagerInfo | undefined;
+  let lastErr = '';
+  while (Date.now() - t0 < timeoutMs) {
+    if (signal?.aborted) throw new Error('interrupted');
+    try {
+      last = await managerInfo(c);
+      onPoll?.(last);
+      if (last.healthy >= want) return Date.now() - t0;
+    } catch (err) {
+      lastErr = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`manager did not report ${want} healthy nodes within ${timeoutMs} ms (last: ${last ? `${last.healthy} healthy, ${last.pending} pending of ${last.nodes}` : lastErr})`);
+}
+
+/** Resident set size of a process in MB (VmRSS from /proc/<pid>/status). */
+export function rssMB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = status.match(/^VmRSS:\s+(\d+)\s+kB/m);
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+const CLK_TCK = 100; // Linux USER_HZ; getconf CLK_TCK is 100 on every mainstream kernel config
+
+/** CPU time (user + system) a process has used so far, in ms. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name (which may contain spaces).
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return ((utime + stime) * 1000) / CLK_TCK;
+}

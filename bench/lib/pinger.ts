@@ -1,0 +1,45 @@
+/**
+ * Worker thread that sends `GET <url>` back to back (keep-alive, one at a time) until told to
+ * stop, and posts back every latency in ms. It has its own event loop, so it measures how long
+ * the server under test takes to answer, not how busy the parent thread is.
+ */
+import http from 'node:http';
+import { parentPort, workerData } from 'node:worker_threads';
+
+const { url, gapMs } = workerData as { url: string; gapMs: number };
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+let running = true;
+let lat: number[] = [];
+let errors = 0;
+
+parentPort!.on('message', (msg: string) => {
+  if (msg === 'flush') {
+    parentPort!.postMessage({ latencies: lat, errors });
+    lat = [];
+    errors = 0;
+  } else if (msg === 'stop') {
+    running = false;
+  }
+});
+
+function once(): Promise<void> {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const req = http.get(url, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        if (res.statusCode === 200) lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        else errors++;
+        resolve();
+      });
+    });
+    req.on('error', () => { errors++; resolve(); });
+  });
+}
+
+while (running) {
+  await once();
+  if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+}
+agent.destroy();
+parentPort!.postMessage({ latencies: lat, errors, stopped: true });

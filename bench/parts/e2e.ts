@@ -1,0 +1,94 @@
+/**
+ * Part 3 — end to end. Bursts of create+start (N containers, 10 at a time) through the manager
+ * on 3 real engines vs the same containers sent round-robin straight to the engines. Bursts
+ * alternate (manager, direct, direct, manager, …) so both see the same machine; containers/s
+ * and the ratio manager / direct.
+ */
+import { randomBytes } from 'node:crypto';
+import { benchEngines, kit, requireCli } from '../lib/engines.ts';
+import { burst, Client, createStart } from '../lib/http.ts';
+import { waitHealthy } from '../lib/manager.ts';
+import type { BenchPart } from '../lib/part.ts';
+import { ratio, summarize } from '../lib/stats.ts';
+import { evaluate, TARGETS } from '../lib/targets.ts';
+import { benchBody, cleanupEngines } from './api.ts';
+
+const CONCURRENCY = 10;
+
+export const part: BenchPart = {
+  name: 'e2e',
+  title: '3. End to end (bursts of create+start)',
+  targets: [TARGETS.e2eRatio],
+
+  async run(ctx) {
+    await requireCli();
+    const engines = await benchEngines(ctx);
+    const { startManager } = await kit();
+    const perBurst = ctx.quick ? 30 : 60;
+    const pairs = ctx.quick ? 1 : 3; // each pair = one manager burst + one direct burst
+    const run = randomBytes(3).toString('hex');
+    const mgr = await startManager(['--engine-refresh-min-interval', '30s', '--engine-refresh-max-interval', '60s', `nodes://${engines.map((e) => e.addr).join(',')}`]);
+    const m = new Client(mgr.host, CONCURRENCY * 2);
+    const direct = engines.map((e) => new Client(e.host, CONCURRENCY * 2));
+    const bursts: { side: 'manager' | 'direct'; seconds: number; rate: number; p50: number; p99: number }[] = [];
+    try {
+      await waitHealthy(m, engines.length, 60_000, undefined, ctx.signal);
+      const order: ('manager' | 'direct')[] = [];
+      for (let i = 0; i < pairs; i++) order.push(...(i % 2 === 0 ? ['manager', 'direct'] as const : ['direct', 'manager'] as const));
+      // One small untimed burst each to warm connections.
+      await burst(CONCURRENCY, CONCURRENCY, (i) => createStart(m, `bench-w-${run}-m${i}`, benchBody(run)));
+      await burst(CONCURRENCY, CONCURRENCY, (i) => createStart(direct[i % 3], `bench-w-${run}-d${i}`, benchBody(run)));
+      await cleanupEngines(engines);
+      let b = 0;
+      for (const side of order) {
+        if (ctx.signal.aborted) break;
+        ctx.progress.step(`burst ${++b}/${order.length}: ${perBurst} containers via ${side}, ${CONCURRENCY} at a time`, perBurst);
+        const t0 = process.hrtime.bigint();
+        const res = await burst(perBurst, CONCURRENCY, async (i) => {
+          const name = `bench-e2e-${run}-${b}-${i}`;
+          const r = side === 'manager' ? await createStart(m, name, benchBody(run)) : await createStart(direct[i % direct.length], name, benchBody(run));
+          ctx.progress.tick();
+          return r.ms;
+        });
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        const s = summarize(res);
+        bursts.push({ side, seconds, rate: perBurst / seconds, p50: s.p50, p99: s.p99 });
+        // Same starting state for every burst: remove what it created (not timed).
+        ctx.progress.step('removing burst containers');
+        await cleanupEngines(engines);
+      }
+    } finally {
+      m.close();
+      for (const d of direct) d.close();
+      await mgr.stop();
+      await cleanupEngines(engines);
+    }
+    const total = (side: string) => {
+      const bs = bursts.filter((x) => x.side === side);
+      return (bs.length * perBurst) / bs.reduce((a, x) => a + x.seconds, 0);
+    };
+    const mRate = total('manager');
+    const dRate = total('direct');
+    const r = ratio(mRate, dRate);
+    return {
+      status: 'ok',
+      setup: { engines: 3, 'containers per burst': perBurst, concurrency: CONCURRENCY, bursts: bursts.length, image: 'busybox:latest (Cmd true)' },
+      raw: { bursts, managerRate: mRate, directRate: dRate, ratio: r },
+      targets: [evaluate(TARGETS.e2eRatio, r, `manager ${mRate.toFixed(1)}/s vs direct ${dRate.toFixed(1)}/s${ctx.quick ? '; quick run: 1 burst each' : ''}`)],
+      tables: [{
+        title: 'Bursts in the order they ran',
+        columns: ['#', 'via', 'seconds', 'containers/s', 'create+start p50 ms', 'p99 ms'],
+        rows: bursts.map((x, i) => [i + 1, x.side, x.seconds, x.rate, x.p50, x.p99]),
+      }, {
+        title: 'Totals',
+        columns: ['manager containers/s', 'direct round-robin containers/s', 'manager / direct'],
+        rows: [[mRate, dRate, r]],
+      }],
+      charts: [{
+        id: 'e2e-rate', title: 'Containers per second, bursts of create+start', kind: 'bars', unit: 'containers/s',
+        categories: bursts.map((x, i) => `${i + 1}: ${x.side}`),
+        series: [{ name: 'containers/s', values: bursts.map((x) => x.rate) }],
+      }],
+    };
+  },
+};

@@ -1,0 +1,235 @@
+/**
+ * Part 4 — scale. The engine simulator (bench/sim, its own process) hosts 1,000 engines; a
+ * `swarm manage` discovers them (nodes:// list), then containers are created+started through it
+ * 10 at a time. Reports manager RSS (from /proc), time to discover all nodes, manager CPU spent
+ * on refresh cycles while idle, and placement latency p50/p99 per tenth of the run as the
+ * cluster fills.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { kit, requireCli } from '../lib/engines.ts';
+import { burst, Client, createStart } from '../lib/http.ts';
+import { cpuMs, rssMB, waitHealthy } from '../lib/manager.ts';
+import { NotRunError, type BenchPart } from '../lib/part.ts';
+import { ratio, summarize, type Summary } from '../lib/stats.ts';
+import { evaluate, TARGETS } from '../lib/targets.ts';
+import type { RunContext, TargetResult } from '../lib/types.ts';
+
+const SIM_HOST = '127.0.0.80';
+const SIM_BASE_PORT = 21_000;
+const CONCURRENCY = 10;
+const CHECKPOINT = 10_000;
+
+interface SimProcess {
+  proc: ChildProcess;
+  engines: string[];
+  stats(): Promise<{ requests: Record<string, number>; containers: number; eventSubscribers: number }>;
+  stop(): Promise<void>;
+}
+
+async function startSim(count: number): Promise<SimProcess> {
+  const main = fileURLToPath(new URL('../sim/main.ts', import.meta.url));
+  const proc = spawn(process.execPath, ['--import', 'tsx', main, '--count', String(count), '--host', SIM_HOST, '--base-port', String(SIM_BASE_PORT)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const ready = await new Promise<{ engines: string[] }>((resolve, reject) => {
+    const rl = createInterface({ input: proc.stdout! });
+    rl.once('line', (line) => {
+      try {
+        resolve(JSON.parse(line) as { engines: string[] });
+      } catch (err) {
+        reject(err);
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`simulator exited with ${code}: ${stderr.slice(-500)}`)));
+  });
+  const admin = new Client(ready.engines[0], 2);
+  return {
+    proc,
+    engines: ready.engines,
+    async stats() {
+      return JSON.parse((await admin.expect('GET', '/_sim/stats', [200])).body);
+    },
+    async stop() {
+      admin.close();
+      if (proc.exitCode !== null) return;
+      const gone = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+      await gone;
+      clearTimeout(t);
+    },
+  };
+}
+
+export const part: BenchPart = {
+  name: 'scale',
+  title: '4. Scale (1,000 simulated engines)',
+  targets: [TARGETS.scaleRate, TARGETS.scaleP99, TARGETS.scaleRss, TARGETS.scaleCollapse],
+
+  async run(ctx: RunContext) {
+    await requireCli();
+    const { startManager } = await kit();
+    const engineCount = 1_000;
+    const total = ctx.quick ? 5_000 : 30_000;
+    const idleWindowMs = ctx.quick ? 15_000 : 60_000;
+    const { progress } = ctx;
+
+    progress.step(`starting ${engineCount} simulated engines`);
+    const sim = await startSim(engineCount);
+    let mgr: Awaited<ReturnType<typeof startManager>> | undefined;
+    let m: Client | undefined;
+    try {
+      progress.step(`manager discovering ${engineCount} engines`);
+      const t0 = Date.now();
+      mgr = await startManager([
+        '--engine-refresh-min-interval', '30s', '--engine-refresh-max-interval', '60s',
+        `nodes://${sim.engines.join(',')}`,
+      ], { timeoutMs: 120_000 });
+      m = new Client(mgr.host, CONCURRENCY * 2);
+      const pid = mgr.pid;
+      let discoverMs: number;
+      try {
+        await waitHealthy(m, engineCount, ctx.quick ? 180_000 : 600_000, (i) => progress.step(`discovery: ${i.healthy}/${engineCount} healthy, ${i.pending} pending`), ctx.signal);
+        discoverMs = Date.now() - t0;
+      } catch (err) {
+        throw new NotRunError(`manager did not discover the simulated engines: ${(err as Error).message}`);
+      }
+      const rssIdle = rssMB(pid);
+
+      // Refresh cycles while idle: manager CPU over a window, and how many engine refreshes happened.
+      progress.step(`idle refresh window ${idleWindowMs / 1000} s`);
+      const s0 = await sim.stats();
+      const c0 = cpuMs(pid);
+      const w0 = Date.now();
+      while (Date.now() - w0 < idleWindowMs && !ctx.signal.aborted) await new Promise((r) => setTimeout(r, 250));
+      const windowMs = Date.now() - w0;
+      const c1 = cpuMs(pid);
+      const s1 = await sim.stats();
+      const diff = (k: string) => (s1.requests[k] ?? 0) - (s0.requests[k] ?? 0);
+      const refreshes = diff('GET /containers/json');
+      const refreshCpuMs = c1 - c0;
+      const refresh = {
+        windowS: windowMs / 1000,
+        cpuMs: refreshCpuMs,
+        cpuPercentOfOneCore: (refreshCpuMs / windowMs) * 100,
+        engineRefreshes: refreshes,
+        cpuMsPerEngineRefresh: refreshes > 0 ? refreshCpuMs / refreshes : NaN,
+        requestsDuringWindow: Object.fromEntries(Object.keys(s1.requests).map((k) => [k, diff(k)]).filter(([, v]) => (v as number) > 0)),
+      };
+
+      // Fill the cluster.
+      progress.step(`create+start ${total.toLocaleString('en')} containers, ${CONCURRENCY} at a time`, total);
+      const done: { at: number; ms: number }[] = [];
+      const rssAt: { containers: number; rssMB: number }[] = [{ containers: 0, rssMB: rssIdle }];
+      let rssCheckpoint: number | undefined;
+      let failures = 0;
+      let firstError = '';
+      const cpuLoad0 = cpuMs(pid);
+      const start = process.hrtime.bigint();
+      await burst(total, CONCURRENCY, async (i) => {
+        if (ctx.signal.aborted) return;
+        try {
+          const r = await createStart(m!, `scale-${i}`, { Image: 'busybox:latest', Cmd: ['sleep', '86400'] });
+          done.push({ at: Number(process.hrtime.bigint() - start) / 1e6, ms: r.ms });
+        } catch (err) {
+          failures++;
+          if (!firstError) firstError = (err as Error).message;
+          if (failures > 50 && failures > done.length / 10) throw new Error(`too many failures (${failures}), first: ${firstError}`);
+        }
+        const n = done.length;
+        if (n > 0 && n % Math.max(1, Math.floor(total / 10)) === 0 && !rssAt.some((x) => x.containers === n)) rssAt.push({ containers: n, rssMB: rssMB(pid) });
+        if (n === CHECKPOINT && rssCheckpoint === undefined) rssCheckpoint = rssMB(pid);
+        progress.tick();
+      });
+      const loadCpuMs = cpuMs(pid) - cpuLoad0;
+      const rssEnd = rssMB(pid);
+      const simEnd = await sim.stats();
+
+      // Figures.
+      const n = done.length;
+      const upto = Math.min(CHECKPOINT, n);
+      const firstK = done.slice(0, upto);
+      const firstKSeconds = upto > 0 ? firstK[upto - 1].at / 1000 : NaN;
+      const firstKRate = upto / firstKSeconds;
+      const firstKLat = summarize(firstK.map((d) => d.ms));
+      const deciles: { from: number; to: number; rate: number; lat: Summary }[] = [];
+      const step = Math.floor(n / 10);
+      for (let d = 0; d < 10 && step > 0; d++) {
+        const a = d * step;
+        const b = d === 9 ? n : (d + 1) * step;
+        const tStart = a === 0 ? 0 : done[a - 1].at;
+        const tEnd = done[b - 1].at;
+        deciles.push({ from: a + 1, to: b, rate: (b - a) / ((tEnd - tStart) / 1000), lat: summarize(done.slice(a, b).map((x) => x.ms)) });
+      }
+      const collapse = deciles.length === 10 ? ratio(deciles[9].rate, deciles[0].rate) : NaN;
+      const reduced = n < CHECKPOINT ? `quick run: measured over ${n.toLocaleString('en')} containers, not ${CHECKPOINT.toLocaleString('en')}` : undefined;
+      const rssFigure = rssCheckpoint ?? rssEnd;
+      const targets: TargetResult[] = [
+        evaluate(TARGETS.scaleRate, firstKRate, reduced),
+        evaluate(TARGETS.scaleP99, firstKLat.p99, reduced),
+        evaluate(TARGETS.scaleRss, rssFigure, reduced ?? undefined),
+        evaluate(TARGETS.scaleCollapse, collapse, n < 30_000 ? `quick run: ${n.toLocaleString('en')}-container run, not 30,000` : undefined),
+      ];
+      if (failures) targets.forEach((t) => { t.note = `${t.note ? `${t.note}; ` : ''}${failures} create+start failures (first: ${firstError.slice(0, 120)})`; });
+
+      return {
+        status: 'ok' as const,
+        setup: {
+          engines: `${engineCount} simulated (one process, ${SIM_HOST}:${SIM_BASE_PORT}+)`, containers: total, concurrency: CONCURRENCY,
+          discovery: 'nodes:// list', refresh: '30s..60s (defaults)', 'idle window': `${idleWindowMs / 1000} s`,
+        },
+        raw: {
+          discoverMs, rssIdleMB: rssIdle, rssAtCheckpointMB: rssCheckpoint ?? null, rssEndMB: rssEnd, rssAt, refresh,
+          created: n, failures, firstError, firstK: { containers: upto, seconds: firstKSeconds, rate: firstKRate, latency: firstKLat },
+          deciles, collapse, loadCpuMs, managerCpuMsPerContainer: loadCpuMs / Math.max(1, n), simulator: simEnd,
+        },
+        targets,
+        tables: [{
+          title: 'Discovery, memory and refresh',
+          columns: ['figure', 'value'],
+          rows: [
+            ['time to discover all 1,000 nodes (spawn → all Healthy)', `${(discoverMs / 1000).toFixed(1)} s`],
+            ['manager RSS after discovery, no containers', `${rssIdle.toFixed(0)} MB`],
+            [`manager RSS at ${(rssCheckpoint !== undefined ? CHECKPOINT : n).toLocaleString('en')} containers`, `${rssFigure.toFixed(0)} MB`],
+            [`manager RSS at the end (${n.toLocaleString('en')} containers)`, `${rssEnd.toFixed(0)} MB`],
+            [`idle refresh: manager CPU over ${refresh.windowS.toFixed(0)} s`, `${refresh.cpuMs.toFixed(0)} ms (${refresh.cpuPercentOfOneCore.toFixed(1)}% of one core)`],
+            ['idle refresh: engine refreshes seen by the simulator (container lists)', refresh.engineRefreshes],
+            ['idle refresh: manager CPU per engine refresh', Number.isFinite(refresh.cpuMsPerEngineRefresh) ? `${refresh.cpuMsPerEngineRefresh.toFixed(2)} ms` : '—'],
+            ['manager CPU per container created+started (under load)', `${(loadCpuMs / Math.max(1, n)).toFixed(2)} ms`],
+            [`create+start over the first ${upto.toLocaleString('en')}`, `${firstKRate.toFixed(0)} containers/s, p50 ${firstKLat.p50.toFixed(1)} ms, p99 ${firstKLat.p99.toFixed(1)} ms`],
+            ['failures', failures],
+          ],
+        }, {
+          title: 'As the cluster fills (each tenth of the run)',
+          columns: ['containers', 'containers/s', 'p50 ms', 'p99 ms', 'max ms'],
+          rows: deciles.map((d) => [`${d.from}–${d.to}`, d.rate, d.lat.p50, d.lat.p99, d.lat.max]),
+        }],
+        charts: [{
+          id: 'scale-latency', title: 'create+start latency as the cluster fills', kind: 'lines', unit: 'ms',
+          categories: deciles.map((d, i) => `${(i + 1) * 10}%`),
+          series: [{ name: 'p50', values: deciles.map((d) => d.lat.p50) }, { name: 'p99', values: deciles.map((d) => d.lat.p99) }],
+          reference: { value: 50, label: 'p99 target < 50 ms' },
+        }, {
+          id: 'scale-rate', title: 'Containers/s per tenth of the run', kind: 'bars', unit: 'containers/s',
+          categories: deciles.map((d, i) => `${(i + 1) * 10}%`),
+          series: [{ name: 'containers/s', values: deciles.map((d) => d.rate) }],
+          reference: { value: 500, label: 'target ≥ 500/s' },
+        }, {
+          id: 'scale-rss', title: 'Manager RSS as the cluster fills', kind: 'lines', unit: 'MB',
+          categories: rssAt.map((r) => r.containers.toLocaleString('en')),
+          series: [{ name: 'RSS', values: rssAt.map((r) => r.rssMB) }],
+          reference: { value: 300, label: '300 MB' },
+        }],
+      };
+    } finally {
+      m?.close();
+      progress.step('stopping manager and simulator');
+      await mgr?.stop();
+      await sim.stop();
+    }
+  },
+};

@@ -1,0 +1,312 @@
+/**
+ * Part 1 — scheduler core. Placements per second and p50/p99 decision latency of `schedule()`
+ * (default filters, each strategy) on in-memory snapshots of 100 … 100,000 nodes, in-thread and
+ * with the piscina rank pool, measured interleaved (one in-thread decision, one pool decision, …)
+ * so both sides see the same machine. Then `/_ping` latency of a fastify server in this process
+ * while 100,000-node rankings run back to back, in-thread vs in the pool.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Core } from '../../core/core.ts';
+import type { NodeView, PlacementRequest } from '../../core/types.ts';
+import { importOrNotRun, NotRunError, type BenchPart } from '../lib/part.ts';
+import { makeNodes, REQUEST_BODIES } from '../lib/nodes.ts';
+import { msSince, ratio, sig, summarize, type Summary } from '../lib/stats.ts';
+import { evaluate, notRun, TARGETS } from '../lib/targets.ts';
+import type { ChartSpec, RunContext, TableSpec, TargetResult } from '../lib/types.ts';
+
+const SIZES = [100, 1_000, 5_000, 10_000, 100_000];
+const STRATEGIES = ['spread', 'binpack', 'random'];
+/** The legacy default filter chain, in its order. */
+const DEFAULT_FILTERS = ['health', 'port', 'containerslots', 'dependency', 'affinity', 'constraint', 'whitelist'];
+
+type ScheduleFn = (core: Core, nodes: readonly NodeView[], request: PlacementRequest, opts?: { pool?: unknown }) => Promise<unknown>;
+type BuildRequestFn = (body: Record<string, unknown>, name: string, opts?: { id?: string }) => PlacementRequest;
+
+interface PoolHandle {
+  pool: unknown;
+  close(): Promise<void>;
+  describe: string;
+}
+
+/**
+ * The rank pool is owned by the scheduler module; accept the shapes it may export
+ * (`createRankPool(opts)` or a `RankPool` class) and force it on for every size, so the
+ * comparison measures the pool itself rather than its size threshold.
+ */
+async function makePool(mod: Record<string, unknown>): Promise<PoolHandle> {
+  const opts = { threshold: 0, poolThreshold: 0, minNodes: 0 };
+  let pool: Record<string, unknown> | undefined;
+  if (typeof mod.createRankPool === 'function') pool = await (mod.createRankPool as (o: unknown) => unknown)(opts) as Record<string, unknown>;
+  else if (typeof mod.RankPool === 'function') pool = new (mod.RankPool as new (o: unknown) => Record<string, unknown>)(opts);
+  if (!pool) throw new NotRunError('core/pipeline/rank-pool.ts exports neither createRankPool() nor RankPool');
+  const closer = (['close', 'destroy'] as const).find((k) => typeof pool![k] === 'function');
+  return {
+    pool,
+    describe: typeof pool.threads === 'number' ? `${pool.threads} worker threads` : 'piscina pool',
+    close: async () => { if (closer) await (pool![closer] as () => Promise<void>)(); },
+  };
+}
+
+interface Cell {
+  nodes: number;
+  strategy: string;
+  inline: Summary;
+  pool: Summary | null;
+  inlineRate: number;
+  poolRate: number;
+}
+
+export const part: BenchPart = {
+  name: 'scheduler',
+  title: '1. Scheduler core',
+  targets: [TARGETS.schedRate5k, TARGETS.schedP99_5k, TARGETS.poolSpeedup100k, TARGETS.pingP99],
+
+  async run(ctx: RunContext) {
+    const { progress, quick } = ctx;
+    const scheduleMod = await importOrNotRun<Record<string, unknown>>(new URL('../../core/pipeline/schedule.ts', import.meta.url), 'core/pipeline/schedule.ts');
+    const requestMod = await importOrNotRun<Record<string, unknown>>(new URL('../../core/pipeline/request.ts', import.meta.url), 'core/pipeline/request.ts');
+    const { createCore } = await importOrNotRun<typeof import('../../core/core.ts')>(new URL('../../core/core.ts', import.meta.url), 'core/core.ts');
+    const { builtins } = await importOrNotRun<typeof import('../../plugins/index.ts')>(new URL('../../plugins/index.ts', import.meta.url), 'plugins/index.ts');
+    if (typeof scheduleMod.schedule !== 'function') throw new NotRunError('core/pipeline/schedule.ts does not export schedule() yet');
+    if (typeof requestMod.buildRequest !== 'function') throw new NotRunError('core/pipeline/request.ts does not export buildRequest() yet');
+    const schedule = scheduleMod.schedule as ScheduleFn;
+    const buildRequest = requestMod.buildRequest as BuildRequestFn;
+
+    const factory = async (name: string) => {
+      const load = builtins[name];
+      if (!load) throw new NotRunError(`plugin "${name}" is not in the plugins/index.ts registry yet`);
+      return load();
+    };
+    const filterPlugins = [];
+    for (const f of DEFAULT_FILTERS) filterPlugins.push(await factory(f));
+    const strategyFactories: Record<string, Awaited<ReturnType<typeof factory>>> = {};
+    for (const s of STRATEGIES) strategyFactories[s] = await factory(s);
+    const cores: Record<string, Core> = {};
+    for (const s of STRATEGIES) {
+      cores[s] = createCore({ plugins: [...filterPlugins.map((f) => f() as never), strategyFactories[s]() as never] });
+    }
+
+    let poolHandle: PoolHandle | undefined;
+    let poolReason = '';
+    try {
+      const poolMod = await importOrNotRun<Record<string, unknown>>(new URL('../../core/pipeline/rank-pool.ts', import.meta.url), 'core/pipeline/rank-pool.ts');
+      poolHandle = await makePool(poolMod);
+    } catch (err) {
+      poolReason = (err as Error).message;
+      progress.log(`pool not available: ${poolReason}`);
+    }
+
+    let seq = 0;
+    const nextRequest = (): PlacementRequest => {
+      const i = seq++;
+      return buildRequest(structuredClone(REQUEST_BODIES[i % REQUEST_BODIES.length]), `bench-${i}`, { id: `bench-req-${i}` });
+    };
+    const timeOne = async (core: Core, nodes: readonly NodeView[], pool?: unknown): Promise<number> => {
+      const request = nextRequest();
+      const t0 = process.hrtime.bigint();
+      await schedule(core, nodes, request, pool ? { pool } : undefined);
+      return msSince(t0);
+    };
+
+    // Budget per (size, strategy): rounds of one in-thread + one pool decision.
+    const budgetMs = quick ? 400 : 3_000;
+    const minRounds = quick ? 5 : 20;
+    const maxRounds = quick ? 1_000 : 10_000;
+    const cells: Cell[] = [];
+    try {
+      for (const size of SIZES) {
+        if (ctx.signal.aborted) break;
+        progress.step(`building ${size.toLocaleString('en')} nodes`);
+        const nodes = makeNodes(size);
+        for (const strategy of STRATEGIES) {
+          if (ctx.signal.aborted) break;
+          const core = cores[strategy];
+          progress.step(`${strategy} @ ${size.toLocaleString('en')} nodes`);
+          // Warm up JIT and pool workers (piscina needs ~30 tasks per worker to be warm).
+          const warm = size >= 100_000 ? 2 : size >= 10_000 ? 10 : 40;
+          for (let i = 0; i < warm; i++) {
+            await timeOne(core, nodes);
+            if (poolHandle) await timeOne(core, nodes, poolHandle.pool);
+          }
+          const inline: number[] = [];
+          const pooled: number[] = [];
+          const start = Date.now();
+          for (let r = 0; r < maxRounds; r++) {
+            if (r >= minRounds && Date.now() - start > budgetMs) break;
+            if (ctx.signal.aborted) break;
+            // Alternate the order so neither side always runs on a warmer cache.
+            if (r % 2 === 0 || !poolHandle) {
+              inline.push(await timeOne(core, nodes));
+              if (poolHandle) pooled.push(await timeOne(core, nodes, poolHandle.pool));
+            } else {
+              pooled.push(await timeOne(core, nodes, poolHandle.pool));
+              inline.push(await timeOne(core, nodes));
+            }
+          }
+          const si = summarize(inline);
+          const sp = poolHandle ? summarize(pooled) : null;
+          cells.push({
+            nodes: size, strategy, inline: si, pool: sp,
+            inlineRate: 1000 / si.mean,
+            poolRate: sp ? 1000 / sp.mean : NaN,
+          });
+        }
+      }
+
+      // /_ping while 100k-node rankings run back to back.
+      const ping = await pingUnderLoad(ctx, cores.spread, schedule, nextRequest, poolHandle?.pool);
+
+      return buildResult(ctx, cells, ping, poolHandle?.describe, poolReason);
+    } finally {
+      await poolHandle?.close();
+      for (const c of Object.values(cores)) await c.close();
+    }
+  },
+};
+
+interface PingResult {
+  phases: { phase: string; summary: Summary; errors: number; rankings: number }[];
+}
+
+async function pingUnderLoad(
+  ctx: RunContext,
+  core: Core,
+  schedule: ScheduleFn,
+  nextRequest: () => PlacementRequest,
+  pool: unknown,
+): Promise<PingResult> {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify({ logger: false });
+  app.get('/_ping', async (_req, reply) => reply.type('text/plain').send('OK'));
+  await app.listen({ host: '127.0.0.80', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  const worker = new Worker(new URL('../lib/pinger.ts', import.meta.url), {
+    workerData: { url: `http://127.0.0.80:${port}/_ping`, gapMs: 1 },
+    execArgv: ['--import', 'tsx'],
+  });
+  const flush = () => new Promise<{ latencies: number[]; errors: number }>((resolve) => {
+    worker.once('message', resolve);
+    worker.postMessage('flush');
+  });
+  const phaseMs = ctx.quick ? 2_500 : 10_000;
+  const nodes = makeNodes(100_000);
+  const phases: PingResult['phases'] = [];
+  try {
+    await new Promise((r) => setTimeout(r, 300)); // pinger warm-up
+    const order: ('idle' | 'in-thread' | 'pool')[] = pool ? ['idle', 'in-thread', 'pool', 'in-thread', 'pool'] : ['idle', 'in-thread'];
+    const acc = new Map<string, { lat: number[]; errors: number; rankings: number }>();
+    for (const phase of order) {
+      if (ctx.signal.aborted) break;
+      ctx.progress.step(`/_ping during ${phase === 'idle' ? 'no load' : `100k rankings ${phase}`}`);
+      await flush(); // discard what came before this phase
+      const t0 = Date.now();
+      let rankings = 0;
+      if (phase === 'idle') await new Promise((r) => setTimeout(r, Math.min(phaseMs, 1_500)));
+      else {
+        while (Date.now() - t0 < phaseMs) {
+          await schedule(core, nodes, nextRequest(), phase === 'pool' ? { pool } : undefined);
+          rankings++;
+        }
+      }
+      const got = await flush();
+      const a = acc.get(phase) ?? { lat: [], errors: 0, rankings: 0 };
+      a.lat.push(...got.latencies);
+      a.errors += got.errors;
+      a.rankings += rankings;
+      acc.set(phase, a);
+    }
+    for (const [phase, a] of acc) phases.push({ phase, summary: summarize(a.lat), errors: a.errors, rankings: a.rankings });
+  } finally {
+    worker.postMessage('stop');
+    await worker.terminate();
+    await app.close();
+  }
+  return { phases };
+}
+
+function buildResult(ctx: RunContext, cells: Cell[], ping: PingResult, poolDescribe: string | undefined, poolReason: string) {
+  const at = (n: number) => cells.filter((c) => c.nodes === n);
+  const targets: TargetResult[] = [];
+  const c5k = at(5_000);
+  const quickNote = ctx.quick ? 'quick run: short sample' : undefined;
+  if (c5k.length) {
+    const worstRate = Math.min(...c5k.map((c) => c.inlineRate));
+    const worstP99 = Math.max(...c5k.map((c) => c.inline.p99));
+    const worstRateS = c5k.find((c) => c.inlineRate === worstRate)!.strategy;
+    const worstP99S = c5k.find((c) => c.inline.p99 === worstP99)!.strategy;
+    targets.push(evaluate(TARGETS.schedRate5k, worstRate, `worst: ${worstRateS}${quickNote ? `; ${quickNote}` : ''}`));
+    targets.push(evaluate(TARGETS.schedP99_5k, worstP99, `worst: ${worstP99S}${quickNote ? `; ${quickNote}` : ''}`));
+  } else {
+    targets.push(notRun(TARGETS.schedRate5k, 'interrupted'), notRun(TARGETS.schedP99_5k, 'interrupted'));
+  }
+  const c100k = at(100_000).filter((c) => c.pool);
+  if (c100k.length) {
+    const ratios = c100k.map((c) => ({ s: c.strategy, r: ratio(c.poolRate, c.inlineRate) }));
+    const worst = ratios.reduce((a, b) => (b.r < a.r ? b : a));
+    targets.push(evaluate(TARGETS.poolSpeedup100k, worst.r, `worst: ${worst.s}; ${ratios.map((x) => `${x.s} ${sig(x.r, 3)}x`).join(', ')}`));
+  } else {
+    targets.push(notRun(TARGETS.poolSpeedup100k, poolReason || 'no pool measurement'));
+  }
+  const pp = ping.phases.find((p) => p.phase === 'pool');
+  if (pp) targets.push(evaluate(TARGETS.pingP99, pp.summary.p99, `${pp.summary.count} pings, ${pp.rankings} rankings; in-thread p99 ${sig(ping.phases.find((p) => p.phase === 'in-thread')?.summary.p99 ?? NaN, 3)} ms`));
+  else targets.push(notRun(TARGETS.pingP99, poolReason || 'no pool measurement'));
+
+  const tables: TableSpec[] = [{
+    title: 'Decision latency and throughput (one decision at a time; ratio = pool / in-thread placements/s, > 1 means the pool is faster)',
+    columns: ['nodes', 'strategy', 'in-thread placements/s', 'in-thread p50 ms', 'in-thread p99 ms', 'pool placements/s', 'pool p50 ms', 'pool p99 ms', 'pool / in-thread', 'samples'],
+    rows: cells.map((c) => [c.nodes, c.strategy, c.inlineRate, c.inline.p50, c.inline.p99, c.pool ? c.poolRate : null, c.pool?.p50 ?? null, c.pool?.p99 ?? null, c.pool ? ratio(c.poolRate, c.inlineRate) : null, c.inline.count]),
+  }, {
+    title: '/_ping latency of a fastify server in the same process (worker-thread client, keep-alive, back to back)',
+    columns: ['load on the event loop', 'pings', 'p50 ms', 'p99 ms', 'max ms', '100k-node rankings done', 'errors'],
+    rows: ping.phases.map((p) => [p.phase === 'idle' ? 'none' : `100k-node rankings ${p.phase}`, p.summary.count, p.summary.p50, p.summary.p99, p.summary.max, p.rankings, p.errors]),
+  }];
+
+  const sizes = [...new Set(cells.map((c) => c.nodes))];
+  const label = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
+  const series = (mode: 'inline' | 'pool', f: (c: Cell) => number | null) => STRATEGIES.map((s) => ({
+    name: `${s} ${mode === 'inline' ? 'in-thread' : 'pool'}`,
+    values: sizes.map((n) => {
+      const c = cells.find((x) => x.nodes === n && x.strategy === s);
+      return c ? f(c) : null;
+    }),
+  }));
+  const charts: ChartSpec[] = [
+    {
+      id: 'scheduler-throughput', title: 'Placements per second vs cluster size', kind: 'lines', unit: 'placements/s', log: true,
+      categories: sizes.map(label),
+      series: [...series('inline', (c) => c.inlineRate), ...(cells.some((c) => c.pool) ? series('pool', (c) => (c.pool ? c.poolRate : null)) : [])],
+      reference: { value: 5000, label: 'target ≥ 5,000/s at 5k nodes' },
+    },
+    {
+      id: 'scheduler-p99', title: 'p99 decision latency vs cluster size', kind: 'lines', unit: 'ms', log: true,
+      categories: sizes.map(label),
+      series: [...series('inline', (c) => c.inline.p99), ...(cells.some((c) => c.pool) ? series('pool', (c) => c.pool?.p99 ?? null) : [])],
+      reference: { value: 2, label: 'target p99 < 2 ms at 5k nodes' },
+    },
+    {
+      id: 'scheduler-pool-ratio', title: 'Pool / in-thread placements/s (higher = pool faster)', kind: 'bars', unit: 'ratio',
+      categories: sizes.map(label),
+      series: STRATEGIES.map((s) => ({ name: s, values: sizes.map((n) => { const c = cells.find((x) => x.nodes === n && x.strategy === s); return c?.pool ? ratio(c.poolRate, c.inlineRate) : null; }) })),
+      reference: { value: 1.5, label: 'target ≥ 1.5x at 100k' },
+    },
+    {
+      id: 'scheduler-ping', title: '/_ping latency while 100k-node rankings run', kind: 'bars', unit: 'ms',
+      categories: ping.phases.map((p) => (p.phase === 'idle' ? 'no load' : p.phase)),
+      series: [{ name: 'p50', values: ping.phases.map((p) => p.summary.p50) }, { name: 'p99', values: ping.phases.map((p) => p.summary.p99) }],
+      reference: { value: 5, label: 'target p99 < 5 ms' },
+    },
+  ];
+
+  return {
+    status: 'ok' as const,
+    setup: {
+      sizes: SIZES.join('/'), strategies: STRATEGIES.join('/'), filters: DEFAULT_FILTERS.join(','),
+      'budget per cell': `${ctx.quick ? 0.4 : 3} s`, pool: poolDescribe ?? `none (${poolReason})`,
+      requests: 'plain / cpu+memory / constraint:storage==ssd / affinity:image + port 8080, in turn',
+    },
+    raw: { cells, ping },
+    targets,
+    tables,
+    charts,
+  };
+}
