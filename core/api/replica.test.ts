@@ -253,3 +253,37 @@ test('local paths match by suffix; addresses split with IPv6 brackets', () => {
   assert.deepEqual(splitHostPort('127.0.0.1:4000'), { host: '127.0.0.1', port: 4000 });
   assert.throws(() => splitHostPort('nohost'), /invalid primary address/);
 });
+
+test('with TLS the replica presents its certificate to the primary, which verifies it', async () => {
+  const { createPki } = await import('../../test/security/certs.ts');
+  const { readFileSync } = await import('node:fs');
+  const pki = createPki();
+  const serverCerts = pki.issue('manager', { server: true, client: true, ips: [HOST] });
+  const read = (f: string) => readFileSync(f, 'utf8');
+  const app = Fastify({ https: { cert: read(serverCerts.cert), key: read(serverCerts.key), ca: read(pki.ca), requestCert: true, rejectUnauthorized: true } });
+  app.get('/v1.41/containers/json', async (req) => [{ Id: 'tls', Peer: (req.raw.socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN }]);
+  await app.listen({ host: HOST, port: 0 });
+  const tlsPrimary = `${HOST}:${(app.server.address() as net.AddressInfo).port}`;
+  const good = new ReplicaForwarder({ tls: { cert: read(serverCerts.cert), key: read(serverCerts.key), ca: read(pki.ca), rejectUnauthorized: true } });
+  const foreign = pki.foreign('stranger');
+  const bad = new ReplicaForwarder({ tls: { cert: read(foreign.cert), key: read(foreign.key), ca: read(pki.ca), rejectUnauthorized: true } });
+  const r1 = await startReplica(good);
+  const r2 = await startReplica(bad);
+  try {
+    good.setRole({ role: 'replica', primary: tlsPrimary });
+    bad.setRole({ role: 'replica', primary: tlsPrimary });
+    const ok = await request(r1.port, 'GET', '/v1.41/containers/json');
+    assert.deepEqual(JSON.parse(ok.body), [{ Id: 'tls', Peer: 'manager' }]);
+    const refused = await request(r2.port, 'GET', '/v1.41/containers/json');
+    assert.equal(refused.status, 500);
+    assert.match(JSON.parse(refused.body).message, /^Unable to reach primary cluster manager \(/);
+  } finally {
+    for (const r of [r1, r2]) {
+      r.server.closeAllConnections();
+      await new Promise((res) => r.server.close(res));
+      await r.app.close();
+    }
+    await app.close();
+    pki.cleanup();
+  }
+});
