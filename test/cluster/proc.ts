@@ -142,7 +142,12 @@ export async function terminate(p: Proc, timeoutMs = 20_000): Promise<void> {
   if (p.exitCode() !== undefined) return;
   signal(p.pid, 'SIGCONT'); // a paused process cannot handle SIGTERM
   signal(p.pid, 'SIGTERM');
-  const done = await Promise.race([p.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([
+    p.exited.then(() => true),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+  ]);
+  clearTimeout(timer); // a pending timer would keep the process alive for timeoutMs
   if (!done) {
     signal(p.pid, 'SIGKILL');
     await p.exited;
