@@ -150,6 +150,8 @@ function installInterceptors(hooks: Hooks, logger: Logger): void {
       const fn = tap.fn as (c: Candidates, r: PlacementRequest) => Candidates | Promise<Candidates>;
       return {
         ...tap,
+        // The wrapper is async, so tapable must await it whatever way the plugin tapped.
+        type: 'promise',
         fn: async (candidates: Candidates, request: PlacementRequest) => {
           try {
             const out = await fn(candidates.as(tap.name), request);
@@ -175,7 +177,7 @@ function installInterceptors(hooks: Hooks, logger: Logger): void {
   hooks.place.intercept({
     register(tap) {
       const fn = tap.fn as (s: CreateSpec, p: unknown) => CreateSpec | Promise<CreateSpec>;
-      return { ...tap, fn: async (spec: CreateSpec, placement: unknown) => {
+      return { ...tap, type: 'promise', fn: async (spec: CreateSpec, placement: unknown) => {
         try { return await fn(spec, placement); } catch (err) { throw annotate('place', tap.name, err); }
       } };
     },
@@ -184,7 +186,7 @@ function installInterceptors(hooks: Hooks, logger: Logger): void {
   hooks.failover.intercept({
     register(tap) {
       const fn = tap.fn as (e: unknown) => void | Promise<void>;
-      return { ...tap, fn: async (event: unknown) => {
+      return { ...tap, type: 'promise', fn: async (event: unknown) => {
         try {
           await fn(event);
         } catch (err) {
