@@ -9,7 +9,7 @@ const SW_A = 'cccccccccccc4444444444444444444444444444444444444444444444444444';
 
 const row = (id: string, names: string[], nodeName: string, swarmId?: string) => ({
   id, names, nodeName, nodeId: `DOCKERID-${nodeName}|10.0.0.1:2375`,
-  labels: swarmId ? { 'com.docker.swarm.id': swarmId } : {},
+  labels: (swarmId ? { 'com.docker.swarm.id': swarmId } : {}) as Record<string, string>,
 });
 
 const rows = [

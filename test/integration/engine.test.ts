@@ -1,0 +1,311 @@
+/**
+ * The engine layer against real dockerd engines: validation, cached containers, enriched events,
+ * the create pipeline, name conflicts, engine errors passing through, and the health state machine.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createCore, type Core } from '../../core/core.ts';
+import { isSwarmError } from '../../core/errors.ts';
+import type { FailoverEvent } from '../../core/types.ts';
+import { createCluster } from '../../core/engine/index.ts';
+import type { Cluster, ClusterEvent } from '../../core/engine/cluster-api.ts';
+import health from '../../plugins/filter-health/index.ts';
+import port from '../../plugins/filter-port/index.ts';
+import constraint from '../../plugins/filter-constraint/index.ts';
+import spread from '../../plugins/strategy-spread/index.ts';
+import { dockerCli, restartEngine, startEngines, stopEngine, type EngineGroup } from '../cluster/index.ts';
+
+const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+/** Wait for a condition driven by the cluster (events, refresh); fails with `what` after `ms`. */
+async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function collect(cluster: Cluster): ClusterEvent[] {
+  const seen: ClusterEvent[] = [];
+  cluster.events.on('event', (e: ClusterEvent) => seen.push(e));
+  return seen;
+}
+
+describe('engine layer on the shared engines', () => {
+  let group: EngineGroup;
+  let core: Core;
+  let cluster: Cluster;
+  let events: ClusterEvent[];
+  const created: string[] = [];
+
+  before(async () => {
+    group = await startEngines();
+    core = createCore({ plugins: [health(), port(), constraint(), spread()] });
+    cluster = createCluster(core, { refreshMinInterval: 2000, refreshMaxInterval: 3000, failureRetry: 3, overcommit: 0.05, createRetry: 0 });
+    events = collect(cluster);
+    for (const e of group.engines) cluster.addEngine(e.addr);
+    await until('all engines healthy', () => cluster.engines().length === group.engines.length
+      && cluster.engines().every((e) => e.state === 'healthy'));
+  });
+
+  after(async () => {
+    for (const name of created) await cluster.removeContainer(name, { force: true, volumes: true }).catch(() => undefined);
+    await cluster.close();
+    await group.stop();
+  });
+
+  test('validation: Healthy with engine name, labels and ID `dockerID|addr`', () => {
+    for (const te of group.engines) {
+      const e = cluster.engine(te.addr)!;
+      assert.equal(e.state, 'healthy');
+      assert.equal(e.name, te.name);
+      assert.equal(cluster.engine(te.name), e);
+      assert.match(e.id, new RegExp(`^[A-Z0-9:]+\\|${te.addr.replace(/\./g, '\\.')}$`));
+      assert.equal(cluster.engine(e.id), e);
+      for (const [k, v] of Object.entries(te.labels)) assert.equal(e.labels[k], v);
+      assert.equal(e.labels.ostype, 'linux');
+      assert.ok(e.labels.storagedriver);
+      assert.ok(e.cpus > 0 && e.memory > 0);
+      assert.match(e.apiVersion, /^1\.\d+$/);
+      assert.match(e.minApiVersion, /^1\.\d+$/);
+      assert.equal(e.healthIndicator(), 100);
+      assert.equal(e.endpoint.host, te.ip);
+      assert.equal(e.endpoint.port, te.port);
+    }
+    const names = cluster.engines().map((e) => e.name);
+    assert.deepEqual(names, [...names].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })));
+    const connects = events.filter((e) => e.Type === 'swarm' && e.Action === 'engine_connect');
+    assert.equal(connects.length, group.engines.length);
+    assert.equal(connects[0].status, 'engine_connect');
+    assert.equal(connects[0].from, 'swarm');
+  });
+
+  test('node views: overcommitted totals and reservations', () => {
+    for (const n of cluster.nodes()) {
+      const e = cluster.engine(n.addr)!;
+      assert.equal(n.totalCpus, e.cpus + Math.trunc((e.cpus * 5) / 100));
+      assert.equal(n.totalMemory, e.memory + Math.trunc((e.memory * 5) / 100));
+      assert.equal(n.state, 'healthy');
+      assert.equal(n.ip, e.ip);
+      assert.ok(n.images.some((i) => i.repoTags.includes('busybox:latest')));
+    }
+  });
+
+  test('containers created directly on an engine are cached (event-driven) and enriched events are emitted', async () => {
+    const te = group.engines[1];
+    const name = unique('direct');
+    const res = await dockerCli(te.host, ['create', '--name', name, '-p', '18081:80', 'busybox', 'sleep', '60']);
+    assert.equal(res.code, 0, res.stderr);
+    created.push(name);
+    await until('container cached', () => cluster.container(name) !== undefined);
+    const hit = cluster.container(name)!;
+    assert.equal(hit.engine.addr, te.addr);
+    assert.equal(hit.container.view.state, 'created');
+    assert.deepEqual(hit.container.view.portBindings.map((b) => b.hostPort), ['18081']);
+    assert.equal(cluster.container(`${te.name}/${name}`), hit);
+    assert.equal(cluster.container(hit.container.view.id.slice(0, 12)), hit);
+
+    await until('create event', () => events.some((e) => e.Type === 'container' && e.Action === 'create' && e.Actor?.Attributes?.name === name));
+    const ev = events.find((e) => e.Type === 'container' && e.Action === 'create' && e.Actor?.Attributes?.name === name)!;
+    const engine = cluster.engine(te.addr)!;
+    assert.equal(ev.from, `busybox node:${te.name}`);
+    assert.equal(ev.Actor.Attributes['node.name'], te.name);
+    assert.equal(ev.Actor.Attributes['node.id'], engine.id);
+    assert.equal(ev.Actor.Attributes['node.addr'], te.addr);
+    assert.equal(ev.Actor.Attributes['node.ip'], te.ip);
+    assert.deepEqual(ev.node, { Name: te.name, Id: engine.id, Addr: te.addr, Ip: te.ip });
+
+    // Start and remove directly: the cache follows the engine's events.
+    assert.equal((await dockerCli(te.host, ['start', name])).code, 0);
+    await until('running state', () => cluster.container(name)?.container.view.state === 'running');
+    assert.equal((await dockerCli(te.host, ['rm', '-f', name])).code, 0);
+    await until('container gone', () => cluster.container(name) === undefined);
+  });
+
+  test('createContainer schedules, creates and caches; CPUs become engine shares', async () => {
+    const name = unique('made');
+    const out = await cluster.createContainer({ Image: 'busybox', Cmd: ['sleep', '60'], HostConfig: { CpuShares: 1 } }, name);
+    created.push(name);
+    const engine = out.engine;
+    assert.equal(cluster.container(name)?.container.view.id, out.container.view.id);
+    const swarmId = out.container.view.labels['com.docker.swarm.id'];
+    assert.match(swarmId, /^[0-9a-f]{64}$/);
+    assert.equal(cluster.container(swarmId)?.container.view.id, out.container.view.id);
+    assert.equal(out.container.view.cpus, 1);
+    const node = cluster.nodes().find((n) => n.addr === engine.addr)!;
+    assert.ok(node.usedCpus >= 1);
+    const te = group.engines.find((e) => e.addr === engine.addr)!;
+    const shares = await dockerCli(te.host, ['inspect', '-f', '{{.HostConfig.CpuShares}}', name]);
+    assert.equal(shares.stdout.trim(), String(Math.ceil(1024 / engine.cpus)));
+
+    await cluster.startContainer(name);
+    assert.equal(cluster.container(name)?.container.view.state, 'running');
+  });
+
+  test('a taken name is a 409 with the legacy text, for create and rename', async () => {
+    const name = unique('taken');
+    await cluster.createContainer({ Image: 'busybox', Cmd: ['true'] }, name);
+    created.push(name);
+    const message = `Conflict: The name ${name} is already assigned. You have to delete (or rename) that container to be able to assign ${name} to a container again.`;
+    await assert.rejects(cluster.createContainer({ Image: 'busybox' }, name), (err: unknown) =>
+      isSwarmError(err, 'SWARM_ERR_CONFLICT') && err.statusCode === 409 && err.message === message);
+    await assert.rejects(cluster.createContainer({ Image: 'busybox' }, `/${name}`), (err: unknown) => isSwarmError(err, 'SWARM_ERR_CONFLICT'));
+
+    const other = unique('other');
+    await cluster.createContainer({ Image: 'busybox', Cmd: ['true'] }, other);
+    created.push(other);
+    await assert.rejects(cluster.renameContainer(other, name), (err: unknown) => isSwarmError(err, 'SWARM_ERR_CONFLICT') && err.statusCode === 409);
+    const renamed = unique('renamed');
+    await cluster.renameContainer(other, renamed);
+    created.push(renamed);
+    assert.equal(cluster.container(other), undefined);
+    assert.ok(cluster.container(renamed));
+  });
+
+  test('concurrent creates of one name: exactly one wins, the other gets 409', async () => {
+    const name = unique('race');
+    const results = await Promise.allSettled([
+      cluster.createContainer({ Image: 'busybox', Cmd: ['true'] }, name),
+      cluster.createContainer({ Image: 'busybox', Cmd: ['true'] }, name),
+    ]);
+    created.push(name);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.ok(isSwarmError(failed.reason, 'SWARM_ERR_CONFLICT'));
+  });
+
+  test('concurrent creates see each other\'s pending port reservation', async () => {
+    const names = [unique('p1'), unique('p2')];
+    const body = { Image: 'busybox', Cmd: ['true'], HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '18090' }] } } };
+    const out = await Promise.all(names.map((n) => cluster.createContainer(body, n)));
+    created.push(...names);
+    assert.notEqual(out[0].engine.addr, out[1].engine.addr);
+  });
+
+  test('engine errors keep their status: unknown image (pull fails) and an invalid reference', async () => {
+    const missing = unique('swarm-test-no-such-image');
+    await assert.rejects(cluster.createContainer({ Image: `${missing}:1` }, unique('nf')), (err: unknown) => {
+      assert.ok(isSwarmError(err));
+      assert.ok(err.statusCode >= 400, `status ${err.statusCode}`);
+      assert.doesNotMatch(err.message, /HTTP code/);
+      assert.notEqual(err.code, 'SWARM_ERR_NO_SUITABLE_NODE');
+      return true;
+    });
+    await assert.rejects(cluster.createContainer({ Image: 'Bad Ref' }, unique('bad')), (err: unknown) =>
+      isSwarmError(err) && err.statusCode === 400 && /invalid reference format/.test(err.message));
+  });
+
+  test('lookups: images, networks, volumes, unknown references', async () => {
+    assert.equal(cluster.imageOwners('busybox').length, group.engines.length);
+    assert.equal(cluster.imageOwners('busybox:latest').length, group.engines.length);
+    assert.equal(cluster.imageOwners('busybox:nope').length, 0);
+    assert.equal(cluster.network('bridge'), undefined); // one local bridge per engine: ambiguous
+    const te = group.engines[0];
+    assert.equal(cluster.network(`${te.name}/bridge`)?.engine.addr, te.addr);
+    assert.equal(cluster.container(unique('nobody')), undefined);
+    await assert.rejects(cluster.startContainer(unique('nobody')), (err: unknown) => isSwarmError(err, 'SWARM_ERR_NOT_FOUND'));
+
+    const vol = unique('vol');
+    assert.equal((await dockerCli(te.host, ['volume', 'create', vol])).code, 0);
+    try {
+      await until('volume cached', () => cluster.volume(vol) !== undefined);
+      assert.equal(cluster.volume(`${te.name}/${vol}`)?.engine.addr, te.addr);
+    } finally {
+      await dockerCli(te.host, ['volume', 'rm', vol]);
+    }
+  });
+
+  test('status and anyEngine', async () => {
+    const s = cluster.status();
+    assert.equal(s.role, 'primary');
+    assert.equal(s.strategy, 'spread');
+    assert.deepEqual(s.filters, ['health', 'port', 'constraint']);
+    const any = cluster.anyEngine();
+    assert.ok(any && any.state === 'healthy');
+  });
+
+  test('plan explains without creating', async () => {
+    const name = unique('plan');
+    const te = group.engines[2];
+    const report = await cluster.plan({ Image: 'busybox', Env: [`constraint:node==${te.name}`] }, name);
+    assert.equal(report.error, undefined);
+    assert.equal(report.node?.addr, te.addr);
+    assert.equal(cluster.container(name), undefined);
+    const bad = await cluster.plan({ Image: 'busybox', Env: ['constraint:node==nowhere'] }, name);
+    assert.match(bad.error ?? '', /Unable to find a node that satisfies/);
+  });
+});
+
+describe('engine health state machine on a private engine', () => {
+  let group: EngineGroup;
+  let core: Core;
+  let cluster: Cluster;
+
+  before(async () => {
+    group = await startEngines({ count: 1, reuse: false, names: ['fault-1'], labels: [{ role: 'fault' }] });
+    core = createCore({ plugins: [health(), spread()] });
+  });
+
+  after(async () => {
+    await cluster?.close();
+    await group.stop();
+  });
+
+  test('stopped engine: Unhealthy after the retries, then Healthy again when restarted', async () => {
+    const failovers: FailoverEvent[] = [];
+    core.hooks.failover.tap('test-recorder', (e) => { failovers.push(e); });
+    cluster = createCluster(core, {
+      refreshMinInterval: 200, refreshMaxInterval: 300, failureRetry: 2, overcommit: 0.05, createRetry: 0,
+      eventRestartUnit: 100, requestTimeout: 2000,
+    });
+    const events = collect(cluster);
+    const te = group.engines[0];
+    cluster.addEngine(te.addr);
+    await until('healthy', () => cluster.engine(te.addr)?.state === 'healthy', 60_000);
+    const engine = cluster.engine(te.addr)!;
+    assert.equal(engine.name, 'fault-1');
+    assert.equal(engine.labels.role, 'fault');
+    assert.ok(failovers.some((f) => f.kind === 'node-up'));
+
+    await stopEngine(te);
+    await until('unhealthy', () => engine.state === 'unhealthy', 60_000);
+    assert.notEqual(engine.error, '');
+    assert.equal(engine.healthIndicator(), 0);
+    const down = events.find((e) => e.Type === 'swarm' && e.Action === 'engine_disconnect');
+    assert.ok(down, 'engine_disconnect emitted');
+    assert.equal(down.node.Addr, te.addr);
+    assert.equal(down.node.Name, 'fault-1');
+    await until('node-down failover', () => failovers.some((f) => f.kind === 'node-down'));
+    const nodeDown = failovers.find((f) => f.kind === 'node-down')!;
+    assert.equal(nodeDown.kind === 'node-down' && nodeDown.node.addr, te.addr);
+
+    await restartEngine(te);
+    await until('healthy again', () => engine.state === 'healthy', 60_000);
+    assert.equal(engine.error, '');
+    assert.equal(engine.healthIndicator(), 100);
+    assert.ok(events.some((e) => e.Type === 'swarm' && e.Action === 'engine_reconnect'));
+    await until('node-up after reconnect', () => failovers.filter((f) => f.kind === 'node-up').length >= 2);
+
+    // The event monitor came back too: a direct create shows up through events.
+    const name = unique('after');
+    assert.equal((await dockerCli(te.host, ['create', '--name', name, 'busybox', 'true'])).code, 0);
+    await until('cached after reconnect', () => cluster.container(name) !== undefined);
+    await cluster.removeContainer(name, { force: true, volumes: false });
+    assert.equal(cluster.container(name), undefined);
+  });
+
+  test('an engine address nobody listens on stays Pending with the error; removing it drops it', async () => {
+    const addr = '127.0.0.39:2399';
+    cluster.addEngine(addr);
+    await until('first validation failed', () => (cluster.engine(addr)?.error ?? '') !== '');
+    const e = cluster.engine(addr)!;
+    assert.equal(e.state, 'pending');
+    assert.match(e.error, /ECONNREFUSED|connect/);
+    assert.equal(e.id, addr);
+    assert.equal(cluster.nodes().find((n) => n.addr === addr)?.state, 'pending');
+    cluster.removeEngine(addr);
+    assert.equal(cluster.engine(addr), undefined);
+  });
+});
