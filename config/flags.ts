@@ -92,15 +92,7 @@ export async function applyPluginFlags(plugins: readonly SwarmPlugin[], override
     }
     list = [...list.filter((p) => kindOf(p) !== 'filter-'), ...filters];
   }
-  if (overrides.discovery) {
-    const scheme = parseDiscoveryUrl(overrides.discovery).scheme;
-    const short = SCHEME_PLUGIN[scheme] ?? scheme;
-    // A configured plugin of that name keeps its options; an unknown scheme is reported by
-    // core.discovery(), which lists the schemes that are known.
-    if (Object.hasOwn(registryOf(ctx), short) && !list.some((p) => p.name === `discovery-${short}`)) {
-      list.push(...instantiate(short, await loadFactory(short, ctx), undefined, ctx));
-    }
-  }
+  if (overrides.discovery) list = await addDiscoveryPlugin(list, overrides.discovery, ctx);
   if (!list.some((p) => kindOf(p) === 'strategy-')) {
     list.push(...instantiate(DEFAULT_STRATEGY, await loadFactory(DEFAULT_STRATEGY, ctx), undefined, ctx));
   }
@@ -120,6 +112,18 @@ export async function applyPluginFlags(plugins: readonly SwarmPlugin[], override
     seen.add(p.name);
   }
   return list;
+}
+
+/**
+ * Add the built-in backend of the URL's scheme unless a plugin of that name is configured (it
+ * keeps its options). An unknown scheme is left to core.discovery(), which lists the known ones.
+ * A third-party backend for the same scheme, configured earlier, taps first and wins.
+ */
+export async function addDiscoveryPlugin(list: readonly SwarmPlugin[], url: string, ctx: ResolveContext): Promise<SwarmPlugin[]> {
+  const scheme = parseDiscoveryUrl(url).scheme;
+  const short = SCHEME_PLUGIN[scheme] ?? scheme;
+  if (!Object.hasOwn(registryOf(ctx), short) || list.some((p) => p.name === `discovery-${short}`)) return [...list];
+  return [...list, ...instantiate(short, await loadFactory(short, ctx), undefined, ctx)];
 }
 
 // ---------------------------------------------------------------- values ----

@@ -12,7 +12,7 @@ import { cosmiconfig, type CosmiconfigResult } from 'cosmiconfig';
 import { TypeScriptLoader } from 'cosmiconfig-typescript-loader';
 import { ConfigError } from '../core/errors.ts';
 import type { SwarmPlugin } from '../core/plugin.ts';
-import { applyPluginFlags, type PluginOverrides } from './flags.ts';
+import { addDiscoveryPlugin, applyPluginFlags, type PluginOverrides } from './flags.ts';
 import { resolvePlugins, type PluginEntry, type Registry, type ResolveContext } from './resolve-plugins.ts';
 
 export type { PluginEntry, PluginSpec } from './resolve-plugins.ts';
@@ -259,4 +259,14 @@ export function checkConfig(raw: unknown, filepath?: string): SwarmConfig {
 export async function loadPlugins(loaded: LoadedConfig, overrides: PluginOverrides = {}, options: { builtins?: Registry } = {}): Promise<SwarmPlugin[]> {
   const ctx: ResolveContext = { baseDir: loaded.baseDir, ...(loaded.filepath ? { configPath: loaded.filepath } : {}), ...options };
   return applyPluginFlags(await resolvePlugins(loaded.config.plugins, ctx), overrides, ctx);
+}
+
+/**
+ * Only the discovery plugins of a config, plus the built-in backend of `url`'s scheme: what
+ * `join` and `list` need, without loading the scheduler's plugins.
+ */
+export async function loadDiscoveryPlugins(loaded: LoadedConfig, url: string, options: { builtins?: Registry } = {}): Promise<SwarmPlugin[]> {
+  const ctx: ResolveContext = { baseDir: loaded.baseDir, ...(loaded.filepath ? { configPath: loaded.filepath } : {}), ...options };
+  const configured = (await resolvePlugins(loaded.config.plugins, ctx)).filter((p) => p.name.startsWith('discovery-'));
+  return addDiscoveryPlugin(configured, url, ctx);
 }

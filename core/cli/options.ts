@@ -1,0 +1,113 @@
+/**
+ * The legacy flags of each command, declared once: commander gets them for parsing and help;
+ * their defaults and environment variables are applied here after parsing, so that a value
+ * that was not given stays `undefined` and the config file can fill it (flags > env > file > default).
+ */
+import { Command, Option } from 'commander';
+import { DEFAULTS, DEFAULT_FILTERS } from '../../config/flags.ts';
+
+export interface FlagSpec {
+  /** commander flags, e.g. `-H, --host <addr>`. */
+  flags: string;
+  description: string;
+  /** Shown in help; applied by config/flags.ts, not by commander. */
+  default?: string;
+  env?: string;
+  /** Repeatable: values are collected into an array (and the env value split on commas). */
+  repeat?: boolean;
+  hidden?: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** Go's strconv.ParseBool, which urfave/cli used for boolean env vars; anything else is ignored. */
+export function parseBool(text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  return undefined;
+}
+
+export function addFlags(cmd: Command, specs: readonly FlagSpec[]): Command {
+  for (const spec of specs) {
+    const extra = [spec.default !== undefined ? `default: ${spec.default}` : '', spec.env ? `env: ${spec.env}` : ''].filter(Boolean).join(', ');
+    const option = new Option(spec.flags, extra ? `${spec.description} (${extra})` : spec.description);
+    if (spec.repeat) option.argParser(collect);
+    if (spec.hidden) option.hideHelp();
+    cmd.addOption(option);
+  }
+  return cmd;
+}
+
+/** The parsed values, with each flag's environment variable applied where the flag was not given. */
+export function flagValues<T>(cmd: Command, specs: readonly FlagSpec[], env: NodeJS.ProcessEnv = process.env): T {
+  const values: Record<string, unknown> = { ...cmd.opts() };
+  for (const spec of specs) {
+    if (!spec.env || env[spec.env] === undefined) continue;
+    const option = cmd.options.find((o) => o.flags === spec.flags);
+    if (!option) continue;
+    const key = option.attributeName();
+    if (values[key] !== undefined) continue;
+    const raw = env[spec.env]!;
+    if (option.isBoolean()) {
+      const b = parseBool(raw);
+      if (b !== undefined) values[key] = b;
+    } else if (spec.repeat) {
+      values[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    } else {
+      values[key] = raw;
+    }
+  }
+  return values as T;
+}
+
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [
+  { flags: '--debug', description: 'debug mode', env: 'DEBUG' },
+  { flags: '-l, --log-level <level>', description: 'Log level (options: debug, info, warn, error, fatal, panic)', default: DEFAULTS.logLevel },
+  { flags: '--experimental', description: 'run the experimental features' },
+  { flags: '--config <path>', description: 'config file (default: searched: swarm.config.ts/.js/.mjs/.json, .swarmrc[.json|.yaml], package.json#swarm)' },
+];
+
+const DISCOVERY_OPT: FlagSpec = { flags: '--discovery-opt <key=value>', description: 'discovery options (repeatable): kv.path, kv.cacertfile, kv.certfile, kv.keyfile', repeat: true };
+
+export const MANAGE_FLAGS: readonly FlagSpec[] = [
+  { flags: '--strategy <name>', description: 'placement strategy to use [spread, binpack, random]', default: 'spread' },
+  { flags: '-f, --filter <name>', description: `filter to use (repeatable) [${DEFAULT_FILTERS.join(', ')}]`, default: 'all of them, in that order', repeat: true },
+  { flags: '-H, --host <addr>', description: 'ip/socket to listen on (repeatable)', default: DEFAULTS.host, env: 'SWARM_HOST', repeat: true },
+  { flags: '--replication', description: 'Enable Swarm manager replication' },
+  { flags: '--replication-ttl <duration>', description: 'Leader lock release time on failure', default: DEFAULTS.replicationTtl },
+  { flags: '--addr, --advertise <host:port>', description: 'Address of the swarm manager joining the cluster. Other swarm manager(s) MUST be able to reach the swarm manager at this address.', env: 'SWARM_ADVERTISE' },
+  { flags: '--tls', description: 'use TLS; implied by --tlsverify=true' },
+  { flags: '--tlsverify', description: 'use TLS and verify the remote' },
+  { flags: '--tlscacert <path>', description: 'trust only remotes providing a certificate signed by the CA given here' },
+  { flags: '--tlscert <path>', description: 'path to TLS certificate file' },
+  { flags: '--tlskey <path>', description: 'path to TLS key file' },
+  { flags: '--engine-refresh-min-interval <duration>', description: 'set engine refresh minimum interval', default: DEFAULTS.engineRefreshMinInterval },
+  { flags: '--engine-refresh-max-interval <duration>', description: 'set engine refresh maximum interval', default: DEFAULTS.engineRefreshMaxInterval },
+  { flags: '--engine-failure-retry <n>', description: 'set engine failure retry count', default: String(DEFAULTS.engineFailureRetry) },
+  { flags: '--engine-refresh-retry <n>', description: 'deprecated; replaced by --engine-failure-retry', default: String(DEFAULTS.engineRefreshRetry) },
+  { flags: '--heartbeat <duration>', description: 'period between each heartbeat', default: DEFAULTS.heartbeat },
+  { flags: '--cors, --api-enable-cors', description: 'enable CORS headers in the remote API' },
+  { flags: '-c, --cluster-driver <driver>', description: 'cluster driver to use [swarm]', default: DEFAULTS.clusterDriver },
+  { flags: '--cluster-opt <key=value>', description: 'cluster driver options (repeatable): swarm.overcommit=0.05 (overcommit to apply on resources), swarm.createretry=0 (container create retry count after initial failure)', repeat: true },
+  DISCOVERY_OPT,
+  { flags: '--refresh-on-node-filter', description: 'refresh the containers of the engine named by a `node` filter of `docker ps` first' },
+  { flags: '--container-name-refresh-filter <name>', description: 'refresh every engine first when a `docker ps` name filter equals this' },
+];
+
+export const JOIN_FLAGS: readonly FlagSpec[] = [
+  { flags: '--addr, --advertise <host:port>', description: 'Address of the Docker Engine joining the cluster. Swarm manager(s) MUST be able to reach the Docker Engine at this address.', env: 'SWARM_ADVERTISE' },
+  { flags: '--heartbeat <duration>', description: 'period between each heartbeat', default: DEFAULTS.heartbeat },
+  { flags: '--ttl <duration>', description: 'set the expiration of an ephemeral node', default: DEFAULTS.joinTtl },
+  { flags: '--delay <duration>', description: 'add a random delay in [0s,delay[ to avoid synchronized registration', default: DEFAULTS.joinDelay },
+  DISCOVERY_OPT,
+];
+
+export const LIST_FLAGS: readonly FlagSpec[] = [
+  { flags: '--timeout <duration>', description: 'timeout period', default: DEFAULTS.listTimeout },
+  DISCOVERY_OPT,
+];
+
+export const CREATE_FLAGS: readonly FlagSpec[] = [
+  { flags: '--discovery-url <url>', description: 'base URL of the token discovery service', env: 'SWARM_DISCOVERY_URL' },
+];
