@@ -351,6 +351,19 @@ export async function startSimulator(options: SimOptions): Promise<Simulator> {
       engine.emit(c, 'create');
       return send(res, 201, JSON.stringify({ Id: id, Warnings: [] }));
     }
+    if (method === 'POST' && (m = p.match(/^\/containers\/([^/]+)\/rename$/))) {
+      count('POST /containers/{id}/rename');
+      const c = engine.find(decodeURIComponent(m[1]));
+      const to = (url.searchParams.get('name') ?? '').replace(/^\//, '');
+      if (!c) return sendError(res, 404, `No such container: ${m[1]}`);
+      if (!to) return sendError(res, 400, 'new name is required');
+      if (engine.byName.has(to)) return sendError(res, 409, `Conflict. The container name "/${to}" is already in use by container "${engine.byName.get(to)}". You have to remove (or rename) that container to be able to reuse that name.`);
+      engine.byName.delete(c.name);
+      c.name = to;
+      engine.byName.set(to, c.id);
+      engine.emit(c, 'rename');
+      return send(res, 204);
+    }
     if ((m = p.match(/^\/containers\/([^/]+)\/(json|start|stop|kill|wait|restart)$/))) {
       const ref = decodeURIComponent(m[1]);
       const action = m[2];
