@@ -104,8 +104,8 @@ describe('engine layer on the shared engines', () => {
     assert.equal(hit.engine.addr, te.addr);
     assert.equal(hit.container.view.state, 'created');
     assert.deepEqual(hit.container.view.portBindings.map((b) => b.hostPort), ['18081']);
-    assert.equal(cluster.container(`${te.name}/${name}`), hit);
-    assert.equal(cluster.container(hit.container.view.id.slice(0, 12)), hit);
+    assert.equal(cluster.container(`${te.name}/${name}`)?.container.view.id, hit.container.view.id);
+    assert.equal(cluster.container(hit.container.view.id.slice(0, 12))?.container.view.id, hit.container.view.id);
 
     await until('create event', () => events.some((e) => e.Type === 'container' && e.Action === 'create' && e.Actor?.Attributes?.name === name));
     const ev = events.find((e) => e.Type === 'container' && e.Action === 'create' && e.Actor?.Attributes?.name === name)!;
