@@ -8,9 +8,29 @@ type AnyFactory = PluginFactory<any>; // eslint-disable-line @typescript-eslint/
 export const builtins: Readonly<Record<string, () => Promise<AnyFactory>>> = Object.freeze({
   // entries are added by each plugin folder: 'short-name': () => import('./kind-name/index.ts').then((m) => m.default),
   reschedule: () => import('./failover-reschedule/index.ts').then((m) => m.default),
+  spread: () => import('./strategy-spread/index.ts').then((m) => m.default),
+  binpack: () => import('./strategy-binpack/index.ts').then((m) => m.default),
+  random: () => import('./strategy-random/index.ts').then((m) => m.default),
+  health: () => import('./filter-health/index.ts').then((m) => m.default),
+  port: () => import('./filter-port/index.ts').then((m) => m.default),
+  containerslots: () => import('./filter-containerslots/index.ts').then((m) => m.default),
+  dependency: () => import('./filter-dependency/index.ts').then((m) => m.default),
+  affinity: () => import('./filter-affinity/index.ts').then((m) => m.default),
+  constraint: () => import('./filter-constraint/index.ts').then((m) => m.default),
+  whitelist: () => import('./filter-whitelist/index.ts').then((m) => m.default),
 });
 
 /** Kind of each built-in, for `--filter` / `--strategy` validation and `swarm help`. */
 export const builtinKinds: Readonly<Record<string, 'filter' | 'strategy' | 'discovery' | 'failover' | 'other'>> = Object.freeze({
   reschedule: 'failover',
+  spread: 'strategy',
+  binpack: 'strategy',
+  random: 'strategy',
+  health: 'filter',
+  port: 'filter',
+  containerslots: 'filter',
+  dependency: 'filter',
+  affinity: 'filter',
+  constraint: 'filter',
+  whitelist: 'filter',
 });

@@ -1,0 +1,110 @@
+/**
+ * Scores big clusters on worker threads (piscina). The node table is written into one
+ * SharedArrayBuffer "arena" that every worker received once at start; a score call then sends
+ * each worker only a version number, a row range and the request, and workers write their
+ * scores back into the arena. Calls are serialised (the arena holds one table at a time),
+ * as the original serialised scheduling anyway.
+ *
+ * Used by `schedule()` only when the scorer is worker-safe and the cluster has at least
+ * `threshold` nodes: below that, thread hops cost more than scoring (see README: measured).
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { buildNodeTable, tableBytes } from './node-table.ts';
+import type { RankTask } from './rank-worker.ts';
+import type { NodeView, ScorerRef, ScoreRequest } from '../types.ts';
+
+/**
+ * Nodes from which the pool is used. Measured on the 2-core CI machine with
+ * `bench/rank-pool-threshold.ts` (see core/pipeline/README or the report): the legacy
+ * strategies' scorers are ~10 ns/node, so the pool never beat inline scoring below this size.
+ */
+export const DEFAULT_POOL_THRESHOLD = 200_000;
+
+export interface RankPoolOptions {
+  /** Use the pool from this many nodes (default DEFAULT_POOL_THRESHOLD). */
+  threshold?: number;
+  /** Worker threads (default: available parallelism). */
+  threads?: number;
+  /** Largest table kept in the shared arena, in bytes (default 256 MiB ≈ 4.8 M nodes). */
+  maxArenaBytes?: number;
+}
+
+export interface RankPool {
+  readonly threshold: number;
+  /** Scores for `nodes` (row i = nodes[i]), identical to calling the scorer inline. */
+  score(nodes: readonly NodeView[], scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<Float64Array>;
+  close(): Promise<void>;
+}
+
+/** Workers run `.ts` modules: make sure tsx is loaded in them (inherited when the parent has it). */
+function workerExecArgv(): string[] {
+  const argv = process.execArgv;
+  return argv.some((a) => a.includes('tsx')) ? [...argv] : [...argv, '--import', 'tsx'];
+}
+
+/** ES2024 growable SharedArrayBuffer (Node 20 has it; our `lib` is ES2023). */
+interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
+  grow(byteLength: number): void;
+}
+const GrowableSAB = SharedArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => GrowableSharedArrayBuffer;
+
+export function createRankPool(options: RankPoolOptions = {}): RankPool {
+  const threshold = options.threshold ?? DEFAULT_POOL_THRESHOLD;
+  const threads = Math.max(1, options.threads ?? availableParallelism());
+  const maxArenaBytes = options.maxArenaBytes ?? 256 * 1024 * 1024;
+  const arena = new GrowableSAB(0, { maxByteLength: maxArenaBytes });
+  const piscina = new Piscina({
+    filename: new URL('./rank-worker.ts', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    execArgv: workerExecArgv(),
+    workerData: { arena },
+  });
+  let version = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  let closed = false;
+
+  async function run(nodes: readonly NodeView[], scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<Float64Array> {
+    const count = nodes.length;
+    const bytes = tableBytes(count) + count * Float64Array.BYTES_PER_ELEMENT;
+    let buffer: SharedArrayBuffer | undefined;
+    if (bytes <= maxArenaBytes) {
+      if (arena.byteLength < bytes) arena.grow(bytes);
+    } else {
+      buffer = new SharedArrayBuffer(bytes); // too big for the arena: this table travels with its tasks
+    }
+    const target = buffer ?? arena;
+    buildNodeTable(nodes, { buffer: target, byteOffset: 0 });
+    const resultOffset = tableBytes(count);
+    version++;
+    const chunk = Math.ceil(count / threads);
+    const tasks: Promise<number>[] = [];
+    for (let from = 0; from < count; from += chunk) {
+      const task: RankTask = {
+        version, count, tableOffset: 0, resultOffset, from, to: Math.min(count, from + chunk),
+        module: scorer.module, options: scorer.options, request, seed, ...(buffer ? { buffer } : {}),
+      };
+      tasks.push(piscina.run(task));
+    }
+    await Promise.all(tasks);
+    // copy out before the arena is reused by the next call
+    return new Float64Array(target, resultOffset, count).slice();
+  }
+
+  return {
+    threshold,
+    score(nodes, scorer, request, seed) {
+      if (closed) return Promise.reject(new Error('rank pool is closed'));
+      const next = queue.then(() => run(nodes, scorer, request, seed));
+      queue = next.catch(() => undefined);
+      return next;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await queue;
+      await piscina.destroy();
+    },
+  };
+}

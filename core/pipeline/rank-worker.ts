@@ -1,0 +1,60 @@
+/**
+ * Piscina worker of the rank pool. It receives the shared arena ONCE, at start (workerData);
+ * each task then carries only the table version and location, a row range, the request and
+ * the scorer module. Scores are written straight into the arena's result column, so neither
+ * the table nor the scores are copied between threads.
+ */
+import { workerData } from 'node:worker_threads';
+import { tableView } from './node-table.ts';
+import type { NodeTable, ScoreFn, ScoreRequest } from '../types.ts';
+
+export interface RankTask {
+  /** Bumped by the pool every time it writes a new table into the arena. */
+  version: number;
+  count: number;
+  /** Where the table starts in the arena (bytes). */
+  tableOffset: number;
+  /** Where the result column (count × float64) starts in the arena (bytes). */
+  resultOffset: number;
+  from: number;
+  to: number;
+  module: string;
+  options: Readonly<Record<string, unknown>>;
+  request: ScoreRequest;
+  seed: number;
+  /** Only for a table too large for the arena: a standalone shared buffer (table + results). */
+  buffer?: SharedArrayBuffer;
+}
+
+const arena: SharedArrayBuffer = (workerData as { arena: SharedArrayBuffer }).arena;
+const scorers = new Map<string, Promise<ScoreFn>>();
+let cached: { version: number; buffer: SharedArrayBuffer; table: NodeTable; results: Float64Array } | undefined;
+
+function scorer(module: string): Promise<ScoreFn> {
+  let p = scorers.get(module);
+  if (!p) {
+    p = import(module).then((m: { score?: ScoreFn }) => {
+      if (typeof m.score !== 'function') throw new Error(`scorer module ${module} does not export a score function`);
+      return m.score;
+    });
+    scorers.set(module, p);
+  }
+  return p;
+}
+
+export default async function rank(task: RankTask): Promise<number> {
+  const buffer = task.buffer ?? arena;
+  if (!cached || cached.version !== task.version || cached.buffer !== buffer) {
+    cached = {
+      version: task.version,
+      buffer,
+      table: tableView(buffer, task.tableOffset, task.count),
+      results: new Float64Array(buffer, task.resultOffset, task.count),
+    };
+  }
+  const fn = await scorer(task.module);
+  const out = fn({ table: cached.table, from: task.from, to: task.to, request: task.request, options: task.options, seed: task.seed });
+  if (out.length !== task.to - task.from) throw new Error(`scorer ${task.module} returned ${out.length} scores for ${task.to - task.from} rows`);
+  cached.results.set(out as ArrayLike<number>, task.from);
+  return task.to - task.from;
+}

@@ -1,0 +1,197 @@
+/**
+ * The scheduling pipeline, in one place (legacy `scheduler/scheduler.go` + `filter.go` +
+ * `strategy/*.go`):
+ *
+ *   candidates = validated nodes (healthy AND unhealthy: the health filter drops the latter,
+ *                so its own message can be shown; pending/disconnected never take part)
+ *   pass 1     filters with soft rules enforced → strategy scores
+ *   pass 2     on ANY pass-1 failure (a filter emptied the set, or nothing fits the requested
+ *              resources): the same with soft rules ignored; pass 2's error is the one reported
+ *   order      score descending; equal scores in an order shuffled by an RNG seeded from the
+ *              request id (the original's sort was unstable; ours is replayable)
+ *
+ * Failure text is the original's: the health filter's own message; otherwise
+ * `Unable to find a node that satisfies the following conditions ` and, for every filter up to
+ * the failing one that checked something, `\n[cond1 cond2]` (Go's `%v` of a []string);
+ * or `no resources available to schedule container` when the strategy rejected every node.
+ */
+import type { Core } from '../core.ts';
+import { SwarmError } from '../errors.ts';
+import type { Candidates } from './candidates.ts';
+import { buildNodeTable } from './node-table.ts';
+import type { RankPool } from './rank-pool.ts';
+import type { NodeTable, NodeView, PlacementRequest, Rejection, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
+
+export const ERR_NO_RESOURCES = 'no resources available to schedule container';
+export const ERR_NO_NODES = 'No nodes available in the cluster';
+export const ERR_CONDITIONS_PREFIX = 'Unable to find a node that satisfies the following conditions ';
+export const REASON_NO_RESOURCES = (node: NodeView, request: ScoreRequest) =>
+  `${ERR_NO_RESOURCES}: requested ${request.cpus} CPUs and ${request.memory} B of memory; ` +
+  `reserved ${node.usedCpus}/${node.totalCpus} CPUs and ${node.usedMemory}/${node.totalMemory} B`;
+
+export interface RankedNode {
+  node: NodeView;
+  score: number;
+}
+
+export interface ScheduleResult {
+  /** Nodes that fit, best first. `ranked[0]` is the placement. */
+  ranked: RankedNode[];
+  /** 1 when the soft rules could be honoured, 2 when they were dropped. */
+  pass: 1 | 2;
+  /** Every drop of the successful pass: filter reasons, then strategy "does not fit". */
+  rejected: Rejection[];
+  /** The request as scheduled (`enforceSoft` tells which pass). */
+  request: PlacementRequest;
+}
+
+export interface ScheduleOptions {
+  /** Worker pool for large clusters; used only above its threshold and for worker-safe scorers. */
+  pool?: RankPool;
+}
+
+/** `SWARM_ERR_NO_SUITABLE_NODE` with the explain data of the last pass attached. */
+export class NoSuitableNodeError extends SwarmError {
+  readonly rejected: readonly Rejection[];
+  readonly pass: 1 | 2;
+  constructor(message: string, rejected: readonly Rejection[], pass: 1 | 2) {
+    super('SWARM_ERR_NO_SUITABLE_NODE', message);
+    this.name = 'NoSuitableNodeError';
+    this.rejected = rejected;
+    this.pass = pass;
+  }
+}
+
+type PassOutcome =
+  | { ok: true; ranked: RankedNode[]; rejected: Rejection[] }
+  | { ok: false; message: string; rejected: Rejection[] };
+
+/** 32-bit FNV-1a of the request id: the seed of the tie-break RNG and of random scorers. */
+export function seedOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** mulberry32: small, fast, good enough to shuffle ties. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Only validated engines take part; the health filter decides about unhealthy ones. */
+export function schedulable(nodes: readonly NodeView[]): NodeView[] {
+  return nodes.filter((n) => n.state === 'healthy' || n.state === 'unhealthy');
+}
+
+export async function schedule(
+  core: Core,
+  nodes: readonly NodeView[],
+  request: PlacementRequest,
+  opts: ScheduleOptions = {},
+): Promise<ScheduleResult> {
+  const candidates = schedulable(nodes);
+  let last: PassOutcome | undefined;
+  for (const pass of [1, 2] as const) {
+    const req: PlacementRequest = { ...request, enforceSoft: pass === 1 };
+    const outcome = await runPass(core, candidates, req, opts);
+    explain(core, req, pass, outcome);
+    if (outcome.ok) return { ranked: outcome.ranked, pass, rejected: outcome.rejected, request: req };
+    last = outcome;
+  }
+  const failed = last as Extract<PassOutcome, { ok: false }>;
+  throw new NoSuitableNodeError(failed.message, failed.rejected, 2);
+}
+
+async function runPass(core: Core, nodes: readonly NodeView[], request: PlacementRequest, opts: ScheduleOptions): Promise<PassOutcome> {
+  const filtered = await core.runFilters(nodes, request);
+  const rejected = [...filtered.rejected];
+  if (filtered.exhausted) return { ok: false, message: filterFailure(core, filtered), rejected };
+  if (filtered.size === 0) return { ok: false, message: ERR_NO_NODES, rejected };
+
+  const scorer = core.scorer(request);
+  const scores = await scoreNodes(filtered.nodes, scorer, request, opts.pool);
+  const fit: number[] = [];
+  const plugin = core.hooks.rank.taps[0]?.name ?? `strategy-${scorer.name}`;
+  for (let i = 0; i < filtered.nodes.length; i++) {
+    if (scores[i] >= 0) fit.push(i);
+    else rejected.push({ node: filtered.nodes[i].id, plugin, reason: REASON_NO_RESOURCES(filtered.nodes[i], request) });
+  }
+  if (fit.length === 0) return { ok: false, message: ERR_NO_RESOURCES, rejected };
+
+  // Seeded shuffle first, then a stable sort: equal scores end up in a replayable random order.
+  const next = rng(seedOf(request.id));
+  for (let i = fit.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [fit[i], fit[j]] = [fit[j], fit[i]];
+  }
+  fit.sort((a, b) => scores[b] - scores[a]);
+  return { ok: true, ranked: fit.map((i) => ({ node: filtered.nodes[i], score: scores[i] })), rejected };
+}
+
+/**
+ * Score `nodes` with the strategy's scorer: inline, or in the pool when one is given, the
+ * scorer is worker-safe and the cluster is at least `pool.threshold` nodes. Same result either way.
+ */
+export async function scoreNodes(
+  nodes: readonly NodeView[],
+  scorer: ScorerRef,
+  request: PlacementRequest,
+  pool?: RankPool,
+): Promise<ArrayLike<number>> {
+  const req: ScoreRequest = { cpus: request.cpus, memory: request.memory };
+  const seed = seedOf(request.id);
+  if (pool && scorer.workerSafe && nodes.length >= pool.threshold) {
+    return pool.score(nodes, scorer, req, seed);
+  }
+  const table: NodeTable = buildNodeTable(nodes);
+  const fn = scorer.score ?? (await loadScorer(scorer.module));
+  return fn({ table, from: 0, to: nodes.length, request: req, options: scorer.options, seed });
+}
+
+async function loadScorer(module: string): Promise<ScoreFn> {
+  const mod = (await import(module)) as { score?: ScoreFn };
+  if (typeof mod.score !== 'function') {
+    throw new SwarmError('SWARM_ERR_PLUGIN_FAILED', `scorer module ${module} does not export a score function`);
+  }
+  return mod.score;
+}
+
+/** The legacy text for a pass where a filter left no node. */
+export function filterFailure(core: Core, c: Candidates): string {
+  const ex = c.exhausted!;
+  const ownError = `error from ${ex.plugin} filter: `;
+  // A filter's own full message (health) replaces the listing.
+  if (ex.message !== undefined && !ex.message.startsWith(ownError)) return ex.message;
+  const order = core.hooks.filter.taps.map((t) => t.name);
+  const last = order.indexOf(ex.plugin);
+  let text = ERR_CONDITIONS_PREFIX;
+  for (const fc of c.conditions) {
+    const at = order.indexOf(fc.plugin);
+    if (last >= 0 && at > last) continue; // filters after the failing one ran on nothing: not listed
+    if (fc.conditions.length > 0) text += `\n[${fc.conditions.join(' ')}]`;
+  }
+  if (ex.message !== undefined) {
+    text += `\nerror from ${ex.plugin.replace(/^filter-/, '')} filter: ${ex.message.slice(ownError.length)}`;
+  }
+  return text;
+}
+
+function explain(core: Core, request: PlacementRequest, pass: 1 | 2, outcome: PassOutcome): void {
+  if (!core.logger.isLevelEnabled('debug')) return;
+  core.logger.debug({
+    request: request.id,
+    name: request.name,
+    pass,
+    rejected: outcome.rejected,
+    ...(outcome.ok
+      ? { ranked: outcome.ranked.map((r) => ({ node: r.node.name, id: r.node.id, score: r.score })) }
+      : { error: outcome.message }),
+  }, outcome.ok ? `scheduled on ${outcome.ranked[0].node.name} (pass ${pass})` : `scheduling pass ${pass} failed`);
+}

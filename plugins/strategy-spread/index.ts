@@ -1,0 +1,31 @@
+/**
+ * spread strategy: names its pure scorer module (./score.ts) on the `rank` hook; the core scores
+ * inline or in the rank pool. See README.md for the legacy ordering it reproduces.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { parseOptions, type SwarmPlugin } from '../../core/index.ts';
+import { score } from './score.ts';
+
+export const NAME = 'strategy-spread';
+/** Legacy error when no node can take the requested CPUs and memory. */
+export const REASON_NO_RESOURCES = 'no resources available to schedule container';
+
+export const SpreadOptions = Type.Object({}, { additionalProperties: false });
+export type SpreadOptions = Static<typeof SpreadOptions>;
+
+export default function spread(options: Partial<SpreadOptions> = {}): SwarmPlugin {
+  const opts = parseOptions(NAME, SpreadOptions, options);
+  const ref = Object.freeze({
+    name: 'spread',
+    module: new URL('./score.ts', import.meta.url).href,
+    options: opts,
+    score,
+    workerSafe: true,
+  });
+  return {
+    name: NAME,
+    apply(core) {
+      core.hooks.rank.tap(NAME, () => ref);
+    },
+  };
+}
