@@ -148,5 +148,7 @@ export interface Cluster {
   readonly events: EventEmitter;
   /** Manager-level facts shown in `docker info`. */
   status(): { role: 'primary' | 'replica'; primary?: string; strategy: string; filters: string[] };
+  /** Set by the manage command when leadership changes (replication); `status()` reports it. */
+  setRole?(role: { role: 'primary' | 'replica'; primary?: string }): void;
   close(): Promise<void>;
 }

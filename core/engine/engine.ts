@@ -437,7 +437,8 @@ export class EngineImpl implements Engine {
   startEvents(): void {
     if (this.closed || this.eventStream || this.eventTimer) return;
     this.dial<Readable>({ path: '/events', method: 'GET', stream: true }, this.streamDocker).then((stream) => {
-      if (this.closed) {
+      // Closed, or a validation that failed meanwhile: nobody wants this stream.
+      if (this.closed || (!this.isValidated && !this.validating)) {
         stream.destroy();
         return;
       }

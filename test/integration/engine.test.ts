@@ -14,7 +14,9 @@ import health from '../../plugins/filter-health/index.ts';
 import port from '../../plugins/filter-port/index.ts';
 import constraint from '../../plugins/filter-constraint/index.ts';
 import spread from '../../plugins/strategy-spread/index.ts';
+import { readFileSync } from 'node:fs';
 import { dockerCli, restartEngine, startEngines, stopEngine, type EngineGroup } from '../cluster/index.ts';
+import { createPki, type Pki } from '../security/certs.ts';
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
@@ -217,6 +219,24 @@ describe('engine layer on the shared engines', () => {
     }
   });
 
+  test('ClusterAccess: forget frees the name, restore puts it back, inspect gives a create body in CPUs', async () => {
+    const name = unique('access');
+    const made = await cluster.createContainer({ Image: 'busybox', Cmd: ['true'], HostConfig: { CpuShares: 1, Memory: 8 * 1024 * 1024 } }, name);
+    created.push(name);
+    const access = core.cluster;
+    const body = await access.inspectContainer(made.container.view.id);
+    assert.equal((body.HostConfig as Record<string, unknown>).CpuShares, 1);
+    assert.equal((body.HostConfig as Record<string, unknown>).Memory, 8 * 1024 * 1024);
+    assert.equal(body.Image, 'busybox');
+    assert.equal((body.Labels as Record<string, string>)['com.docker.swarm.id'], made.container.view.labels['com.docker.swarm.id']);
+    access.forgetContainer(made.engine.id, made.container.view.id);
+    assert.equal(cluster.container(name), undefined);
+    access.restoreContainer(made.engine.id, made.container.view);
+    assert.equal(cluster.container(name)?.container.view.id, made.container.view.id);
+    const node = access.nodes().find((n) => n.id === made.engine.id)!;
+    assert.ok(node.containers.some((c) => c.id === made.container.view.id));
+  });
+
   test('status and anyEngine', async () => {
     const s = cluster.status();
     assert.equal(s.role, 'primary');
@@ -296,6 +316,27 @@ describe('engine health state machine on a private engine', () => {
     assert.equal(cluster.container(name), undefined);
   });
 
+  test('an engine down when added stays Pending, then is validated once it is up', async () => {
+    const te = group.engines[0];
+    cluster.removeEngine(te.addr);
+    await stopEngine(te);
+    const fast = createCluster(createCore({ plugins: [health(), spread()] }), {
+      refreshMinInterval: 200, refreshMaxInterval: 300, failureRetry: 2, overcommit: 0.05, createRetry: 0,
+      pendingCheckInterval: 100, pendingRetry: { base: 200, unit: 10, cap: 1000 },
+    });
+    try {
+      fast.addEngine(te.addr);
+      await until('validation failed', () => (fast.engine(te.addr)?.error ?? '') !== '');
+      assert.equal(fast.engine(te.addr)?.state, 'pending');
+      assert.equal(fast.engine(te.addr)?.healthIndicator(), 0);
+      await restartEngine(te);
+      await until('validated after restart', () => fast.engine(te.addr)?.state === 'healthy', 60_000);
+      assert.equal(fast.engine(te.addr)?.name, 'fault-1');
+    } finally {
+      await fast.close();
+    }
+  });
+
   test('an engine address nobody listens on stays Pending with the error; removing it drops it', async () => {
     const addr = '127.0.0.39:2399';
     cluster.addEngine(addr);
@@ -307,5 +348,59 @@ describe('engine health state machine on a private engine', () => {
     assert.equal(cluster.nodes().find((n) => n.addr === addr)?.state, 'pending');
     cluster.removeEngine(addr);
     assert.equal(cluster.engine(addr), undefined);
+  });
+});
+
+describe('engine over TLS', () => {
+  let pki: Pki;
+  let group: EngineGroup;
+  let cluster: Cluster | undefined;
+
+  before(async () => {
+    pki = createPki();
+    const ips = ['127.0.0.36', ...Array.from({ length: 100 }, (_, i) => `127.0.0.${100 + i}`)];
+    const server = pki.issue('engine', { server: true, client: true, ips });
+    group = await startEngines({ count: 1, reuse: false, names: ['tls-1'], ips: ['127.0.0.36'], tls: server });
+  });
+
+  after(async () => {
+    await cluster?.close();
+    await group.stop();
+    pki.cleanup();
+  });
+
+  test('validates and creates through TLS with the manager certificate', async () => {
+    const manager = pki.issue('manager', { client: true, server: true, ips: ['127.0.0.1'] });
+    const engineTls = { ca: readFileSync(manager.ca), cert: readFileSync(manager.cert), key: readFileSync(manager.key) };
+    cluster = createCluster(createCore({ plugins: [health(), spread()] }), {
+      refreshMinInterval: 1000, refreshMaxInterval: 1000, failureRetry: 3, overcommit: 0.05, createRetry: 0, engineTls,
+    });
+    const te = group.engines[0];
+    cluster.addEngine(te.addr);
+    await until('healthy over TLS', () => cluster!.engine(te.addr)?.state === 'healthy', 60_000);
+    const engine = cluster.engine(te.addr)!;
+    assert.equal(engine.name, 'tls-1');
+    assert.ok(engine.endpoint.tls);
+    const name = unique('tls');
+    const made = await cluster.createContainer({ Image: 'busybox', Cmd: ['true'] }, name);
+    assert.equal(made.engine.addr, te.addr);
+    await cluster.removeContainer(name, { force: true, volumes: false });
+    assert.equal(cluster.container(name), undefined);
+  });
+
+  test('an engine refusing the client certificate stays Pending', async () => {
+    const stranger = pki.foreign('stranger');
+    const other = createCluster(createCore({ plugins: [health(), spread()] }), {
+      refreshMinInterval: 1000, refreshMaxInterval: 1000, failureRetry: 3, overcommit: 0.05, createRetry: 0,
+      engineTls: { ca: readFileSync(pki.ca), cert: readFileSync(stranger.cert), key: readFileSync(stranger.key) },
+    });
+    try {
+      const te = group.engines[0];
+      other.addEngine(te.addr);
+      await until('validation failed', () => (other.engine(te.addr)?.error ?? '') !== '', 30_000);
+      assert.equal(other.engine(te.addr)?.state, 'pending');
+    } finally {
+      await other.close();
+    }
   });
 });
