@@ -19,6 +19,8 @@ function legacyRank(nodes: { tc: number; tm: number; uc: number; um: number; h: 
   return { weighted, less };
 }
 
+const ORDER = 'asc' as 'asc' | 'desc';
+
 test('spread scores reproduce the legacy order exactly (randomised table)', () => {
   let seed = 42;
   const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
@@ -41,7 +43,7 @@ test('spread scores reproduce the legacy order exactly (randomised table)', () =
     for (const a of weighted) {
       for (const b of weighted) {
         // legacy "a before b" ⇔ higher score
-        const before = 'asc' === 'asc' ? less(a, b) : less(b, a);
+        const before = ORDER === 'asc' ? less(a, b) : less(b, a);
         const tie = !less(a, b) && !less(b, a);
         if (before) assert.ok(s[a.i] > s[b.i], `round ${round}: ${JSON.stringify([a, b])}`);
         if (tie) assert.equal(s[a.i], s[b.i]);
