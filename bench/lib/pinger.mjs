@@ -1,20 +1,20 @@
-/**
- * Worker thread that sends `GET <url>` back to back (keep-alive, one at a time) until told to
- * stop, and posts back every latency in ms. It has its own event loop, so it measures how long
- * the server under test takes to answer, not how busy the parent thread is.
- */
+// Worker thread that sends `GET <url>` back to back (keep-alive, one at a time, `gapMs` apart)
+// until told to stop, and posts back every latency in ms. It has its own event loop, so it
+// measures how long the server under test takes to answer, not how busy the parent thread is.
+// Plain JavaScript on purpose: under Node 20, a worker thread does not get tsx's ESM loader
+// hooks, so a `.ts` worker entry fails to load.
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { url, gapMs } = workerData as { url: string; gapMs: number };
+const { url, gapMs } = workerData;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 let running = true;
-let lat: number[] = [];
+let lat = [];
 let errors = 0;
 
-parentPort!.on('message', (msg: string) => {
+parentPort.on('message', (msg) => {
   if (msg === 'flush') {
-    parentPort!.postMessage({ latencies: lat, errors });
+    parentPort.postMessage({ latencies: lat, errors });
     lat = [];
     errors = 0;
   } else if (msg === 'stop') {
@@ -22,7 +22,7 @@ parentPort!.on('message', (msg: string) => {
   }
 });
 
-function once(): Promise<void> {
+function once() {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     const req = http.get(url, { agent }, (res) => {
@@ -42,4 +42,3 @@ while (running) {
   if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
 }
 agent.destroy();
-parentPort!.postMessage({ latencies: lat, errors, stopped: true });
