@@ -11,7 +11,7 @@ import { buildRequest, withRules } from '../pipeline/request.ts';
 import { schedule, type ScheduleResult } from '../pipeline/schedule.ts';
 import type { ContainerView, CreateSpec, NodeView, PlacementRequest } from '../types.ts';
 import type { ClusterContainer, CreateOptions, DockerJson, PlanReport } from './cluster-api.ts';
-import type { EngineImpl } from './engine.ts';
+import { isImageMissing, type EngineImpl } from './engine.ts';
 import { cpusToShares } from './health.ts';
 import { nameConflictMessage, nameTaken, SWARM_ID_LABEL } from './lookup.ts';
 import type { Mutex } from './mutex.ts';
@@ -159,7 +159,8 @@ export async function createContainer(ctx: CreateContext, rawBody: CreateSpec, n
         continue;
       }
       flags.imageAffinity = false;
-      if (!imageRetried && IMAGE_NOT_FOUND.test(message)) {
+      // Legacy matched the text only; a failed pull of a missing image (offline engines) counts too.
+      if (!imageRetried && (IMAGE_NOT_FOUND.test(message) || isImageMissing(err))) {
         imageRetried = true;
         const request = safeRequest(body, name);
         if (request && !hasHardNodeConstraint(request) && ctx.imageExists(request.image)) {

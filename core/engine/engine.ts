@@ -379,7 +379,13 @@ export class EngineImpl implements Engine {
     } catch (err) {
       if (!isImageNotFound(err) || typeof spec.Image !== 'string') throw engineError(err);
       this.log.info({ image: spec.Image }, 'image not found on the engine, pulling');
-      await this.pull(spec.Image, authConfig);
+      try {
+        await this.pull(spec.Image, authConfig);
+      } catch (pullErr) {
+        const e = engineError(pullErr);
+        imageMissing.add(e);
+        throw e;
+      }
       try {
         id = await create();
       } catch (again) {
@@ -530,6 +536,13 @@ function pickListFields(summary: DockerJson): DockerJson {
   const out: DockerJson = {};
   for (const k of ['Status', 'Names', 'SizeRw', 'SizeRootFs']) if (summary[k] !== undefined) out[k] = summary[k];
   return out;
+}
+
+/** Errors of a create whose image was missing on the engine and could not be pulled there. */
+const imageMissing = new WeakSet<object>();
+
+export function isImageMissing(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && imageMissing.has(err);
 }
 
 export function isImageNotFound(err: unknown): boolean {

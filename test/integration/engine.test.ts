@@ -13,6 +13,7 @@ import type { Cluster, ClusterEvent } from '../../core/engine/cluster-api.ts';
 import health from '../../plugins/filter-health/index.ts';
 import port from '../../plugins/filter-port/index.ts';
 import constraint from '../../plugins/filter-constraint/index.ts';
+import affinity from '../../plugins/filter-affinity/index.ts';
 import spread from '../../plugins/strategy-spread/index.ts';
 import { readFileSync } from 'node:fs';
 import { dockerCli, restartEngine, startEngines, stopEngine, type EngineGroup } from '../cluster/index.ts';
@@ -44,7 +45,7 @@ describe('engine layer on the shared engines', () => {
 
   before(async () => {
     group = await startEngines();
-    core = createCore({ plugins: [health(), port(), constraint(), spread()] });
+    core = createCore({ plugins: [health(), port(), constraint(), affinity(), spread()] });
     cluster = createCluster(core, { refreshMinInterval: 2000, refreshMaxInterval: 3000, failureRetry: 3, overcommit: 0.05, createRetry: 0 });
     events = collect(cluster);
     for (const e of group.engines) cluster.addEngine(e.addr);
@@ -199,6 +200,25 @@ describe('engine layer on the shared engines', () => {
       isSwarmError(err) && err.statusCode === 400 && /invalid reference format/.test(err.message));
   });
 
+  test('an image missing on the chosen node and not pullable: retried with image affinity where it exists', async () => {
+    const [first, second] = group.engines;
+    const image = `${unique('swarm-test-local')}:1`;
+    assert.equal((await dockerCli(second.host, ['tag', 'busybox:latest', image])).code, 0);
+    try {
+      await until('image cached', () => cluster.imageOwners(image).length === 1);
+      const name = unique('affine');
+      // The soft constraint makes pass 1 pick the node without the image; its pull fails (offline).
+      const made = await cluster.createContainer({ Image: image, Cmd: ['true'], Env: [`constraint:node==~${first.name}`] }, name);
+      created.push(name);
+      assert.equal(made.engine.addr, second.addr);
+      const labels = made.container.view.labels;
+      assert.equal(labels['com.docker.swarm.affinities'], undefined); // the retry's affinity is not persisted
+      await cluster.removeContainer(name, { force: true, volumes: false });
+    } finally {
+      await dockerCli(second.host, ['rmi', image]);
+    }
+  });
+
   test('lookups: images, networks, volumes, unknown references', async () => {
     assert.equal(cluster.imageOwners('busybox').length, group.engines.length);
     assert.equal(cluster.imageOwners('busybox:latest').length, group.engines.length);
@@ -241,7 +261,7 @@ describe('engine layer on the shared engines', () => {
     const s = cluster.status();
     assert.equal(s.role, 'primary');
     assert.equal(s.strategy, 'spread');
-    assert.deepEqual(s.filters, ['health', 'port', 'constraint']);
+    assert.deepEqual(s.filters, ['health', 'port', 'constraint', 'affinity']);
     const any = cluster.anyEngine();
     assert.ok(any && any.state === 'healthy');
   });
