@@ -4,6 +4,8 @@
  * the scorer module. Scores are written straight into the arena's result column, so neither
  * the table nor the scores are copied between threads.
  */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { workerData } from 'node:worker_threads';
 import { tableView } from './node-table.ts';
 import type { NodeTable, ScoreFn, ScoreRequest } from '../types.ts';
@@ -30,10 +32,25 @@ const arena: SharedArrayBuffer = (workerData as { arena: SharedArrayBuffer }).ar
 const scorers = new Map<string, Promise<ScoreFn>>();
 let cached: { version: number; buffer: SharedArrayBuffer; table: NodeTable; results: Float64Array } | undefined;
 
+/**
+ * Load a scorer module. On Node 20, tsx's ESM hooks are not active inside worker threads (its
+ * CommonJS hook is, which is how piscina loads this file), so a `.ts` scorer that `import()`
+ * rejects with ERR_UNKNOWN_FILE_EXTENSION is loaded through `require` instead.
+ */
+async function load(module: string): Promise<{ score?: ScoreFn }> {
+  try {
+    return (await import(module)) as { score?: ScoreFn };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
+    const path = module.startsWith('file:') ? fileURLToPath(module) : module;
+    return createRequire(import.meta.url)(path) as { score?: ScoreFn };
+  }
+}
+
 function scorer(module: string): Promise<ScoreFn> {
   let p = scorers.get(module);
   if (!p) {
-    p = import(module).then((m: { score?: ScoreFn }) => {
+    p = load(module).then((m) => {
       if (typeof m.score !== 'function') throw new Error(`scorer module ${module} does not export a score function`);
       return m.score;
     });
