@@ -43,7 +43,7 @@ test('pool scores equal inline scores, for every strategy, across table versions
       const inline = await scoreNodes(nodes, scorer, req);
       const pooled = await scoreNodes(nodes, scorer, req, pool);
       assert.ok(pooled instanceof Float64Array, 'pool path taken');
-      assert.deepEqual([...pooled], [...inline], `${name}, ${count} nodes`);
+      assert.deepEqual([...pooled], Array.from(inline), `${name}, ${count} nodes`);
     }
   }
 });
@@ -70,7 +70,7 @@ test('concurrent calls are serialised and each gets its own table', async () => 
   const pooled = await Promise.all(jobs.map((j) => scoreNodes(j.nodes, core.scorer(j.req), j.req, pool)));
   for (let i = 0; i < jobs.length; i++) {
     const inline = await scoreNodes(jobs[i].nodes, core.scorer(jobs[i].req), jobs[i].req);
-    assert.deepEqual([...pooled[i]], [...inline], `job ${i}`);
+    assert.deepEqual(Array.from(pooled[i]), Array.from(inline), `job ${i}`);
   }
 });
 
@@ -80,7 +80,7 @@ test('a table larger than the arena travels with its tasks', async () => {
     const core = createCore({ plugins: [binpack()] });
     const nodes = cluster(1000, 77);
     const req = request().memory(GiB).build();
-    assert.deepEqual([...(await scoreNodes(nodes, core.scorer(req), req, small))], [...(await scoreNodes(nodes, core.scorer(req), req))]);
+    assert.deepEqual(Array.from(await scoreNodes(nodes, core.scorer(req), req, small)), Array.from(await scoreNodes(nodes, core.scorer(req), req)));
   } finally {
     await small.close();
   }
