@@ -208,3 +208,27 @@ test('join registers every heartbeat with the ttl, keeps going after errors, and
   failing.child.kill('SIGINT');
   assert.equal((await failing.done).code, 0);
 });
+
+test('manage: plugins from the file, filters from the flags, discovery fed to the cluster, API on -H; SIGTERM exits 0', async (t) => {
+  const dir = emptyDir(t, { plugins: [join(LOCAL, 'discovery-echo.js'), join(LOCAL, 'strategy-first.js')] });
+  // Port 0: the kernel picks a free port; the manager logs where it listens.
+  const run = start(['manage', '-f', 'port', '-f', 'health', 'echo://127.0.0.70:1,127.0.0.71:1'], { cwd: dir, env: { SWARM_HOST: 'tcp://127.0.0.1:0' } });
+  t.after(() => run.child.kill('SIGKILL'));
+  await until(() => /"msg":"swarm manager started"/.test(run.out()), 'manager started', run.done);
+  const started = run.out().split('\n').map((l) => { try { return JSON.parse(l); } catch { return {}; } })
+    .find((l: { msg?: string }) => l.msg === 'swarm manager started') as { addresses: string[]; strategy: string; filters: string[] };
+  assert.equal(started.strategy, 'first');
+  assert.deepEqual(started.filters, ['port', 'health']);
+  const base = started.addresses[0]!.replace('tcp://', 'http://');
+  const ping = await fetch(`${base}/_ping`);
+  assert.equal(ping.status, 200);
+  const info = await (await fetch(`${base}/info`)).json() as { SystemStatus: [string, string][] };
+  const status = new Map(info.SystemStatus);
+  assert.equal(status.get('Strategy'), 'first');
+  assert.equal(status.get('Filters'), 'port, health');
+  assert.equal(status.get('Nodes'), '2');
+  run.child.kill('SIGTERM');
+  const r = await run.done;
+  assert.equal(r.code, 0);
+  await assert.rejects(fetch(`${base}/_ping`)); // nothing listens any more
+});
