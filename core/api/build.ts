@@ -2,8 +2,9 @@
  * `POST /build` (classic builder). The node is picked by the scheduler like a container create:
  * resources from `cpushares`/`memory`, expressions from build args written as
  * `--build-arg constraint:node==node-2` (stripped from what the engine gets). The build context
- * streams to that engine; its messages come back with `id` set to the node name, as in the
- * original. BuildKit (`/grpc`, `/session`) is not supported, as in the original.
+ * streams to that engine; its messages come back as they are, after a first `Building on <node>`
+ * line (the original set every message's `id` to the node name). BuildKit (`/grpc`, `/session`)
+ * is not supported, as in the original.
  */
 import type { FastifyInstance } from 'fastify';
 import { SwarmError } from '../errors.ts';
@@ -48,7 +49,10 @@ export default async function build(app: FastifyInstance, opts: { ctx: ApiContex
     if (params.has('buildargs')) params.set('buildargs', JSON.stringify(args));
     return fanOutStream(request, reply, {
       engines: [engine], path: '/build', query: params.toString(), withBody: true,
-      rewrite: (m, e) => ({ ...m, id: e.name }),
+      // The original set every message's `id` to the node name; with the classic builder's
+      // split `stream` messages that garbles the output, so the node is named once up front.
+      start: (e) => ({ stream: `Building on ${e.name}\n` }),
+      rewrite: (m) => m,
       finish: async ([o]) => {
         await engine.refreshImages().catch((err: unknown) => ctx.log.warn({ err }, 'image refresh after build failed'));
         // Errors already streamed by the engine are not repeated; an HTTP-level error is.

@@ -26,8 +26,15 @@ export function errorStatus(err: unknown): number {
 
 /** Message for any thrown value: the text only, never a stack. */
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
-  return String(err);
+  const text = err instanceof Error ? err.message || err.name : String(err);
+  // An engine's JSON error body carried as a message is unwrapped: clients show `message` only.
+  if (text.startsWith('{')) {
+    try {
+      const j = JSON.parse(text) as { message?: unknown };
+      if (typeof j?.message === 'string') return j.message;
+    } catch { /* not JSON after all: keep the text */ }
+  }
+  return text;
 }
 
 export function sendError(reply: FastifyReply, err: unknown): FastifyReply {

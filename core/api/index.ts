@@ -12,7 +12,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { SwarmError } from '../errors.ts';
 import type { ApiContext, ApiOptions, Role } from './context.ts';
@@ -72,9 +72,8 @@ export function buildApp(options: ApiOptions): FastifyInstance {
   };
   const app = Fastify({
     loggerInstance: log,
-    disableRequestLogging: !options.debug,
-    ignoreTrailingSlash: true,
-    ignoreDuplicateSlashes: true,
+    logController: new LogController({ disableRequestLogging: !options.debug }),
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     // The original routed `/v<digits>.<digits>/…` and the bare paths alike: strip the prefix once,
     // remember it for proxied calls.
     rewriteUrl(req) {

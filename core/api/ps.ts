@@ -145,7 +145,9 @@ export async function listContainers(ctx: ApiContext, query: Record<string, stri
   for (const c of cluster.containers()) {
     const healthy = c.engine.state === 'healthy';
     const row = psEntry(c);
-    if (!showHidden && (row.State !== 'running' || !healthy)) continue;
+    // "Running" as the engine means it: paused and restarting containers are running too.
+    const running = row.State === 'running' || row.State === 'paused' || row.State === 'restarting';
+    if (!showHidden && (!running || !healthy)) continue;
     // Swarm's own containers stay hidden unless asked for.
     if (!all && c.container.view.image.split(':')[0] === 'swarm') continue;
     if (!preds.every((p) => p(c, row))) continue;
