@@ -319,8 +319,8 @@ export class EngineImpl implements Engine {
         }
         const shifted = shiftTimes(s, needInspect ? inspect : undefined, this.skew);
         if (needInspect) inspect = shifted.inspect;
-        // A list summary has the live Status text; keep the fresh inspect for details.
-        const summary = inspect ? { ...summaryFromInspect(inspect, shifted.summary), ...pickListFields(shifted.summary) } : shifted.summary;
+        // The list entry is the freshest summary (state, ports, Status text); the inspect adds details.
+        const summary = shifted.summary;
         next.set(s.Id, { summary, inspect, view: containerView(summary, inspect, this.cpus), seq: startSeq });
       }
     };
@@ -529,13 +529,6 @@ export class EngineImpl implements Engine {
   get isClosed(): boolean {
     return this.closed;
   }
-}
-
-/** Fields only a list summary has, kept when the same container is also inspected. */
-function pickListFields(summary: DockerJson): DockerJson {
-  const out: DockerJson = {};
-  for (const k of ['Status', 'Names', 'SizeRw', 'SizeRootFs']) if (summary[k] !== undefined) out[k] = summary[k];
-  return out;
 }
 
 /** Errors of a create whose image was missing on the engine and could not be pulled there. */
