@@ -194,8 +194,9 @@ export interface GlobalSettings {
 /** `--debug` sets the level to debug only when `--log-level` is not given; `panic` is pino's `fatal`. */
 export function globalSettings(flags: GlobalFlags, config: LoadedConfig['config'] = {}): GlobalSettings {
   const debug = flags.debug ?? config.debug ?? false;
-  const explicit = flags.logLevel ?? config.logLevel;
-  const raw = explicit ?? (debug ? 'debug' : DEFAULTS.logLevel);
+  // Each layer (flags, then file): an explicit level, else debug if that layer asked for it.
+  const raw = flags.logLevel ?? (flags.debug ? 'debug' : undefined)
+    ?? config.logLevel ?? (config.debug ? 'debug' : undefined) ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(raw)) fail(`not a valid log level: "${raw}"`);
   return { level: raw === 'panic' ? 'fatal' : raw as PinoLevel, debug, experimental: flags.experimental ?? config.experimental ?? false };
 }

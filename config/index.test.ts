@@ -183,3 +183,16 @@ test('file settings are used when no flag is given, flags win, defaults fill the
   // $SWARM_DISCOVERY comes before the file's discovery.
   assert.equal(manageSettings({}, undefined, loaded, 'swarm', { SWARM_DISCOVERY: 'nodes://c:3' }).discovery, 'nodes://c:3');
 });
+
+test('the shipped swarm.config.ts loads and only restates the defaults', async () => {
+  const root = resolve(import.meta.dirname, '..');
+  const shipped = await loadConfig({ cwd: root });
+  assert.equal(shipped.filepath, join(root, 'swarm.config.ts'));
+  const none = { config: {}, filepath: undefined, baseDir: root };
+  const env = { SWARM_DISCOVERY: 'nodes://127.0.0.1:2375' };
+  assert.deepEqual(manageSettings({}, undefined, shipped, 'swarm', env), manageSettings({}, undefined, none, 'swarm', env));
+  const real = names(await loadPlugins(shipped));
+  const defaults = names(await loadPlugins(none));
+  assert.deepEqual([...real].sort(), [...defaults].sort());
+  assert.deepEqual(real.filter((n) => n.startsWith('filter-')), DEFAULT_FILTERS.map((f) => `filter-${f}`));
+});
