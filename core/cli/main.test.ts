@@ -232,3 +232,35 @@ test('manage: plugins from the file, filters from the flags, discovery fed to th
   assert.equal(r.code, 0);
   await assert.rejects(fetch(`${base}/_ping`)); // nothing listens any more
 });
+
+test('create prints a token from the token service; join registers on it and list reads it back', async (t) => {
+  const { startTokenServer } = await import('../../plugins/discovery-token/server.ts');
+  const service = await startTokenServer({ host: '127.0.0.70', port: 0 });
+  t.after(() => service.close());
+  // The token backend by path, so the test does not depend on the registry's contents.
+  const dir = emptyDir(t, { plugins: [resolve(import.meta.dirname, '../../plugins/discovery-token/index.ts')] });
+  const env = { SWARM_DISCOVERY_URL: service.url };
+
+  const created = await swarm(['create'], dir, env);
+  assert.equal(created.code, 0, created.stderr);
+  const token = created.stdout.trim();
+  assert.match(token, /^[A-Za-z0-9_-]+$/);
+  assert.equal(created.stdout, `${token}\n`); // the token alone on stdout, for $(swarm create)
+
+  const join = start(['join', '--advertise', '127.0.0.70:2375', '--heartbeat', '1s', `token://${token}`], { cwd: dir, env });
+  t.after(() => join.child.kill('SIGKILL'));
+  await until(() => /Registering on the discovery service/.test(join.out()), 'first registration', join.done);
+  // The first registration may still be in flight after its log line: read until it shows (bounded).
+  let listed: Run | undefined;
+  for (let i = 0; i < 20 && (!listed || listed.stdout === ''); i++) listed = await swarm(['list', `token://${token}`], dir, env);
+  assert.ok(listed);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.equal(listed.stdout, '127.0.0.70:2375\n');
+  join.child.kill('SIGTERM');
+  assert.equal((await join.done).code, 0);
+
+  // --discovery-url wins over the environment.
+  const bad = await swarm(['create', '--discovery-url', 'http://127.0.0.70:1/v1'], dir, env);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^discovery service 127\.0\.0\.70:1 unreachable/);
+});
