@@ -3,7 +3,10 @@
  * order, spread), the real engine layer over the kit's engines, and `startApi` on a free port.
  * Refresh intervals are short so the cache follows engine-side changes quickly.
  */
+import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { pino } from 'pino';
+import { DOCKER_BIN } from '../cluster/busybox.ts';
 import { createCore, type Core } from '../../core/core.ts';
 import { createCluster } from '../../core/engine/index.ts';
 import type { Cluster } from '../../core/engine/cluster-api.ts';
@@ -75,4 +78,41 @@ export async function startTestManager(opts: { engines?: TestEngine[]; api?: Par
 /** A name unique to this test run, for containers, networks and volumes on shared engines. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Run a docker CLI command line under a pseudo-terminal (`script`), for `-it` scenarios. */
+export function dockerTty(host: string, commandLine: string, opts: { timeout?: number; stdin?: string } = {}): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('DOCKER_')) env[k] = v;
+    env.DOCKER_HOST = host;
+    env.DOCKER_CLI_HINTS = 'false';
+    const child = spawn('script', ['-qec', `${DOCKER_BIN} ${commandLine}`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? 60_000);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, output }); });
+    child.stdin.on('error', () => {});
+    if (opts.stdin !== undefined) child.stdin.write(opts.stdin);
+    else child.stdin.end();
+  });
+}
+
+/** One raw HTTP call to the manager (`tcp://ip:port`), body buffered. */
+export function apiCall(host: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; json(): any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const u = new URL(host.replace(/^tcp:/, 'http:'));
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const req = httpRequest({
+      host: u.hostname, port: Number(u.port), method, path,
+      headers: { ...(data ? { 'content-type': 'application/json', 'content-length': String(data.length) } : {}), ...headers },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
 }
