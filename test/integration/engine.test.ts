@@ -15,6 +15,7 @@ import port from '../../plugins/filter-port/index.ts';
 import constraint from '../../plugins/filter-constraint/index.ts';
 import affinity from '../../plugins/filter-affinity/index.ts';
 import spread from '../../plugins/strategy-spread/index.ts';
+import binpack from '../../plugins/strategy-binpack/index.ts';
 import { readFileSync } from 'node:fs';
 import { dockerCli, restartEngine, startEngines, stopEngine, type EngineGroup } from '../cluster/index.ts';
 import { createPki, type Pki } from '../security/certs.ts';
@@ -284,7 +285,7 @@ describe('engine health state machine on a private engine', () => {
   let cluster: Cluster;
 
   before(async () => {
-    group = await startEngines({ count: 1, reuse: false, names: ['fault-1'], labels: [{ role: 'fault' }] });
+    group = await startEngines({ count: 2, reuse: false, names: ['fault-1', 'fault-2'], labels: [{ role: 'fault' }, { role: 'fault' }] });
     core = createCore({ plugins: [health(), spread()] });
   });
 
@@ -354,6 +355,39 @@ describe('engine health state machine on a private engine', () => {
       assert.equal(fast.engine(te.addr)?.name, 'fault-1');
     } finally {
       await fast.close();
+    }
+  });
+
+  test('swarm.createretry: a create on a stopped node not yet flagged unhealthy is retried on another node', async () => {
+    const [a, b] = group.engines;
+    // Long intervals: only engine calls (and the event stream breaking) notice that b is gone.
+    const slow = createCluster(createCore({ plugins: [health(), binpack()] }), {
+      refreshMinInterval: 60_000, refreshMaxInterval: 60_000, failureRetry: 100, overcommit: 0.05, createRetry: 3,
+      eventRestartUnit: 60_000,
+    });
+    const mb = 8 * 1024 * 1024; // engines refuse limits under 6 MB
+    try {
+      slow.addEngine(a.addr);
+      slow.addEngine(b.addr);
+      await until('both healthy', () => slow.engines().filter((e) => e.state === 'healthy').length === 2, 60_000);
+      const bEngine = slow.engine(b.addr)!;
+      // binpack prefers the fuller node: b reserves 16% of its memory, so b wins while its health
+      // costs less than that (10 × failures < 15 score points): at most one failure.
+      const first = unique('retry-b');
+      await slow.createContainer({ Image: 'busybox', Cmd: ['true'], Env: [`constraint:node==${b.name}`],
+        HostConfig: { Memory: Math.floor((bEngine.memory * 0.16) / mb) * mb } }, first);
+      await stopEngine(b);
+      const name = unique('retry');
+      const made = await slow.createContainer({ Image: 'busybox', Cmd: ['true'], HostConfig: { Memory: mb } }, name);
+      assert.equal(made.engine.addr, a.addr);
+      // At least one create went to b and failed: the stream breaking counts at most one failure.
+      assert.ok(bEngine.healthIndicator() <= 98, `health ${bEngine.healthIndicator()}`);
+      assert.equal(bEngine.state, 'healthy');
+      assert.notEqual(bEngine.error, '');
+      await slow.removeContainer(name, { force: true, volumes: false });
+    } finally {
+      await slow.close();
+      await restartEngine(b);
     }
   });
 
