@@ -75,7 +75,12 @@ export function listImages(ctx: ApiContext, query: Record<string, string | undef
     const want = d === 'true' || d === '1';
     list = list.filter((i) => untagged(i) === want);
   }
-  if (filters.reference?.length) list = list.filter((i) => filters.reference.some((p) => matchesReference(i.RepoTags ?? [], p)));
+  if (filters.reference?.length) {
+    // Like the engine: keep images with a matching reference, and only the matching tags.
+    list = list
+      .map((i) => ({ ...i, RepoTags: (i.RepoTags ?? []).filter((t: string) => filters.reference.some((p) => matchesReference([t], p))) }))
+      .filter((i) => i.RepoTags.length > 0);
+  }
   for (const l of filters.label ?? []) {
     const k = l.split('=')[0];
     const v = l.includes('=') ? l.slice(k.length + 1) : undefined;
