@@ -202,6 +202,24 @@ test('when the old node comes back its stale copy is removed with volumes, uniqu
   assert.deepEqual(cluster.where('plain'), ['n1']);
 });
 
+test('a node that reports itself up before its containers are listed again: the stale copy goes once it shows up', async () => {
+  const cluster = new DataCluster().addNode('n1').addNode('n2');
+  const orig = cluster.put('n1', 'web', { labels: POLICY });
+  const { core, down } = setup(cluster, { staleCheckInterval: 5 });
+  try {
+    await down('n1');
+    cluster.nodeState.set('n1', 'healthy'); // up, but its container list is not read yet
+    await core.failover({ kind: 'node-up', node: cluster.nodes().find((n) => n.id === 'n1')! });
+    assert.deepEqual(cluster.removed, []);
+    cluster.reconnect('n1'); // the next refresh lists the stale copy
+    for (let i = 0; i < 200 && cluster.removed.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(cluster.removed, [{ id: orig.id, force: true, volumes: true }]);
+    assert.deepEqual(cluster.where('web'), ['n2']);
+  } finally {
+    await core.close(); // stops the follow-up checks
+  }
+});
+
 test('a replica does nothing; it acts once it becomes primary, and stops again when it loses', async () => {
   const cluster = new DataCluster().addNode('n1').addNode('n2').addNode('n3');
   cluster.put('n1', 'x', { labels: POLICY });

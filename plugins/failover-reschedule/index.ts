@@ -4,7 +4,7 @@
 // stale copy left on it is removed with its volumes.
 import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import { parseOptions, type Core, type SwarmPlugin } from '../../core/index.ts';
+import { parseDuration, parseOptions, type Core, type SwarmPlugin } from '../../core/index.ts';
 import type { ContainerView, FailoverEvent, NodeView } from '../../core/types.ts';
 
 export const NAME = 'failover-reschedule';
@@ -19,6 +19,13 @@ export const RescheduleOptions = Type.Object({
    * long before an engine can cross its failure threshold.
    */
   assumePrimary: Type.Boolean({ default: true }),
+  /**
+   * A node may report itself up before its container list is read again. Until the stale copies
+   * of containers rescheduled away from it show up and are removed, the check is repeated this
+   * often, for at most `staleCheckTimeout`.
+   */
+  staleCheckInterval: Type.Union([Type.String(), Type.Number()], { default: '1s' }),
+  staleCheckTimeout: Type.Union([Type.String(), Type.Number()], { default: '2m' }),
 });
 export type RescheduleOptions = Static<typeof RescheduleOptions>;
 
@@ -47,6 +54,8 @@ export function containerName(container: ContainerView): string | undefined {
 
 export default function reschedule(options: Partial<RescheduleOptions> = {}): SwarmPlugin {
   const opts = parseOptions(NAME, RescheduleOptions, options);
+  const interval = parseDuration(opts.staleCheckInterval, `${NAME} staleCheckInterval`);
+  const timeout = parseDuration(opts.staleCheckTimeout, `${NAME} staleCheckTimeout`);
   return {
     name: NAME,
     apply(core) {
@@ -55,10 +64,43 @@ export default function reschedule(options: Partial<RescheduleOptions> = {}): Sw
       // The original serialises the watchdog with a lock: a node-up must not run while the
       // containers of a node-down are still being recreated, or it would miss the new copies.
       let queue: Promise<void> = Promise.resolve();
-      const serial = (work: () => Promise<void>): Promise<void> => {
+      const serial = <T>(work: () => Promise<T>): Promise<T> => {
         const run = queue.then(work);
-        queue = run.catch(() => undefined); // the failure is reported to the caller of this run
+        queue = run.then(() => undefined, () => undefined); // the failure is reported to the caller of this run
         return run;
+      };
+      // Swarm IDs rescheduled away from each node whose stale copy has not been removed yet.
+      const stale = new Map<string, Set<string>>();
+      const timers = new Map<string, NodeJS.Timeout>();
+      let closed = false;
+      core.hooks.close.tap(NAME, () => {
+        closed = true;
+        for (const t of timers.values()) clearTimeout(t);
+        timers.clear();
+      });
+
+      /** Remove duplicates on `node` now; while stale copies are still unseen, look again later. */
+      const sweep = async (node: NodeView, deadline: number): Promise<void> => {
+        const removed = await removeDuplicates(core, log, node);
+        const left = stale.get(node.id);
+        if (left) for (const id of removed) left.delete(id);
+        if (!left || left.size === 0) {
+          stale.delete(node.id);
+          return;
+        }
+        if (closed || Date.now() >= deadline) {
+          log.warn({ node: node.name, swarmIds: [...left] }, `stale copies of rescheduled containers not seen on ${node.name}; giving up`);
+          stale.delete(node.id);
+          return;
+        }
+        clearTimeout(timers.get(node.id));
+        timers.set(node.id, setTimeout(() => {
+          timers.delete(node.id);
+          const now = core.cluster.nodes().find((n) => n.id === node.id);
+          // Down again: the next node-up starts over.
+          if (!now || now.state !== 'healthy' || !isPrimary) return;
+          void serial(() => sweep(now, deadline)).catch((err) => log.error({ err }, 'duplicate check failed'));
+        }, interval));
       };
 
       core.hooks.failover.tapPromise(NAME, async (event: FailoverEvent) => {
@@ -68,15 +110,21 @@ export default function reschedule(options: Partial<RescheduleOptions> = {}): Sw
           return;
         }
         if (!isPrimary) return; // only the primary runs the watchdog
-        if (event.kind === 'node-down') await serial(() => rescheduleNode(core, log, event.node, event.containers));
-        else await serial(() => removeDuplicates(core, log, event.node));
+        if (event.kind === 'node-down') {
+          const moved = await serial(() => rescheduleNode(core, log, event.node, event.containers));
+          if (moved.length > 0) stale.set(event.node.id, new Set([...(stale.get(event.node.id) ?? []), ...moved]));
+        } else {
+          await serial(() => sweep(event.node, Date.now() + timeout));
+        }
       });
     },
   };
 }
 
-async function rescheduleNode(core: Core, log: Logger, node: NodeView, containers: readonly ContainerView[]): Promise<void> {
+/** Recreate the node's containers that have the policy; returns the swarm IDs that moved. */
+async function rescheduleNode(core: Core, log: Logger, node: NodeView, containers: readonly ContainerView[]): Promise<string[]> {
   const cluster = core.cluster;
+  const moved: string[] = [];
   for (const c of containers) {
     if (!wantsReschedule(c)) continue;
     const name = containerName(c);
@@ -103,6 +151,8 @@ async function rescheduleNode(core: Core, log: Logger, node: NodeView, container
       log.error({ err, container: c.id, node: node.name }, `Failed to reschedule container ${c.id}: ${(err as Error).message}`);
       continue;
     }
+    const swarmId = c.labels[SWARM_ID_LABEL];
+    if (swarmId) moved.push(swarmId);
     log.info({ container: c.id, from: node.name, to: created.node.name, id: created.id },
       `Rescheduled container ${c.id} from ${node.name} to ${created.node.name} as ${created.id}`);
     if (c.state === 'running') {
@@ -115,9 +165,12 @@ async function rescheduleNode(core: Core, log: Logger, node: NodeView, container
       }
     }
   }
+  return moved;
 }
 
-async function removeDuplicates(core: Core, log: Logger, eventNode: NodeView): Promise<void> {
+/** Remove containers of `eventNode` whose swarm ID also exists on another node; returns the removed swarm IDs. */
+async function removeDuplicates(core: Core, log: Logger, eventNode: NodeView): Promise<string[]> {
+  const removed: string[] = [];
   const nodes = core.cluster.nodes();
   // Prefer the current snapshot: it holds what the node reported on reconnecting.
   const node = nodes.find((n) => n.id === eventNode.id) ?? eventNode;
@@ -134,9 +187,11 @@ async function removeDuplicates(core: Core, log: Logger, eventNode: NodeView): P
     if (!swarmId || !elsewhere.has(swarmId)) continue;
     try {
       await core.cluster.removeContainer(c.id, { force: true, volumes: true });
+      removed.push(swarmId);
       log.info({ container: c.id, node: node.name }, `Removed duplicate container ${c.id} (swarm ID ${swarmId}) from ${node.name}`);
     } catch (err) {
       log.error({ err, container: c.id, node: node.name }, `Failed to remove duplicate container ${c.id}: ${(err as Error).message}`);
     }
   }
+  return removed;
 }
