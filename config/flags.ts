@@ -11,7 +11,7 @@ import { ConfigError } from '../core/errors.ts';
 import { parseDiscoveryUrl } from '../core/discovery-url.ts';
 import { parseDuration, type SwarmPlugin } from '../core/plugin.ts';
 import type { LoadedConfig } from './index.ts';
-import { configNote, loadFactory, instantiate, registryOf, type ResolveContext } from './resolve-plugins.ts';
+import { configNote, kindsOf, loadFactory, instantiate, registryOf, type ResolveContext } from './resolve-plugins.ts';
 
 /** The legacy default strategy (first registered). */
 export const DEFAULT_STRATEGY = 'spread';
@@ -122,8 +122,19 @@ export async function applyPluginFlags(plugins: readonly SwarmPlugin[], override
 export async function addDiscoveryPlugin(list: readonly SwarmPlugin[], url: string, ctx: ResolveContext): Promise<SwarmPlugin[]> {
   const scheme = parseDiscoveryUrl(url).scheme;
   const short = SCHEME_PLUGIN[scheme] ?? scheme;
-  if (!Object.hasOwn(registryOf(ctx), short) || list.some((p) => p.name === `discovery-${short}`)) return [...list];
-  return [...list, ...instantiate(short, await loadFactory(short, ctx), undefined, ctx)];
+  if (list.some((p) => p.name === `discovery-${short}`)) return [...list];
+  const registry = registryOf(ctx);
+  if (Object.hasOwn(registry, short)) return [...list, ...instantiate(short, await loadFactory(short, ctx), undefined, ctx)];
+  // No backend of that name: bring every built-in backend, so that the core's "unknown discovery
+  // scheme" error lists them all (a configured third-party backend may still claim the scheme).
+  const out = [...list];
+  const kinds = kindsOf(ctx);
+  for (const name of Object.keys(registry).filter((n) => kinds[n] === 'discovery')) {
+    for (const p of instantiate(name, await loadFactory(name, ctx), undefined, ctx)) {
+      if (!out.some((q) => q.name === p.name)) out.push(p);
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- values ----

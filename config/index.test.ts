@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 import { defineConfig, loadConfig, loadPlugins } from './index.ts';
 import { DEFAULT_FILTERS, manageSettings } from './flags.ts';
-import { testRegistry } from './test-registry.ts';
+import { testKinds, testRegistry } from './test-registry.ts';
 
 const CONFIG_INDEX = resolve(import.meta.dirname, 'index.ts');
 
@@ -23,7 +23,7 @@ function tempDir(t: { after(fn: () => void): void }, files: Record<string, strin
 }
 
 const names = (list: { name: string }[]) => list.map((p) => p.name);
-const builtins = { builtins: testRegistry };
+const builtins = { builtins: testRegistry, kinds: testKinds };
 
 test('defineConfig returns the config it is given', () => {
   const config = { manage: { heartbeat: '5s' }, plugins: [] };
@@ -150,6 +150,9 @@ test('the discovery URL adds the backend for its scheme unless the list already 
   const dir = tempDir(t, { '.swarmrc.json': JSON.stringify({ plugins: ['nodes'] }) });
   const once = names(await loadPlugins(await loadConfig({ cwd: dir }), { discovery: 'nodes://a:1' }, builtins));
   assert.equal(once.filter((n) => n === 'discovery-nodes').length, 1);
+  // An unknown scheme brings every built-in backend, so the core's error can list them.
+  const unknown = names(await loadPlugins(loaded, { discovery: 'bogus://x' }, builtins)).filter((n) => n.startsWith('discovery-'));
+  assert.deepEqual(unknown, ['discovery-nodes', 'discovery-zookeeper']);
 });
 
 test('file settings are used when no flag is given, flags win, defaults fill the rest', async (t) => {

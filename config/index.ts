@@ -256,7 +256,7 @@ export function checkConfig(raw: unknown, filepath?: string): SwarmConfig {
  * The final plugin list of a loaded config: its `plugins` resolved, then the legacy flags
  * (`overrides`) and defaults applied (see config/flags.ts).
  */
-export async function loadPlugins(loaded: LoadedConfig, overrides: PluginOverrides = {}, options: { builtins?: Registry } = {}): Promise<SwarmPlugin[]> {
+export async function loadPlugins(loaded: LoadedConfig, overrides: PluginOverrides = {}, options: { builtins?: Registry; kinds?: Readonly<Record<string, string>> } = {}): Promise<SwarmPlugin[]> {
   const ctx: ResolveContext = { baseDir: loaded.baseDir, ...(loaded.filepath ? { configPath: loaded.filepath } : {}), ...options };
   return applyPluginFlags(await resolvePlugins(loaded.config.plugins, ctx), overrides, ctx);
 }
@@ -265,7 +265,7 @@ export async function loadPlugins(loaded: LoadedConfig, overrides: PluginOverrid
  * Only the discovery plugins of a config, plus the built-in backend of `url`'s scheme: what
  * `join` and `list` need, without loading the scheduler's plugins.
  */
-export async function loadDiscoveryPlugins(loaded: LoadedConfig, url: string, options: { builtins?: Registry } = {}): Promise<SwarmPlugin[]> {
+export async function loadDiscoveryPlugins(loaded: LoadedConfig, url: string, options: { builtins?: Registry; kinds?: Readonly<Record<string, string>> } = {}): Promise<SwarmPlugin[]> {
   const ctx: ResolveContext = { baseDir: loaded.baseDir, ...(loaded.filepath ? { configPath: loaded.filepath } : {}), ...options };
   const configured = (await resolvePlugins(loaded.config.plugins, ctx)).filter((p) => p.name.startsWith('discovery-'));
   return addDiscoveryPlugin(configured, url, ctx);

@@ -14,7 +14,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../core/errors.ts';
 import type { PluginFactory, SwarmPlugin } from '../core/plugin.ts';
-import { builtins } from '../plugins/index.ts';
+import { builtinKinds, builtins } from '../plugins/index.ts';
 import { satisfies } from './semver.ts';
 import { SWARM_VERSION } from './version.ts';
 
@@ -31,6 +31,8 @@ export interface ResolveContext {
   baseDir: string;
   /** The registry of built-in short names; plugins/index.ts unless a test brings its own. */
   builtins?: Registry;
+  /** Kind of each built-in (`discovery`, `filter`, …); plugins/index.ts `builtinKinds` by default. */
+  kinds?: Readonly<Record<string, string>>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -39,6 +41,10 @@ export type Registry = Readonly<Record<string, () => Promise<AnyFactory>>>;
 
 export function registryOf(ctx: ResolveContext): Registry {
   return ctx.builtins ?? builtins;
+}
+
+export function kindsOf(ctx: ResolveContext): Readonly<Record<string, string>> {
+  return ctx.kinds ?? (ctx.builtins ? {} : builtinKinds);
 }
 
 /** Third-party plugin packages: `swarm-plugin-<kind>-<name>` or `@scope/swarm-plugin-<kind>-<name>`. */

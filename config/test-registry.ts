@@ -44,3 +44,6 @@ const factories: Record<string, AnyFactory> = {
 export const testRegistry: Registry = Object.freeze(
   Object.fromEntries(Object.entries(factories).map(([k, f]) => [k, async () => f])),
 );
+
+/** Kinds of the test built-ins that are discovery backends (the others are found by instantiating). */
+export const testKinds: Readonly<Record<string, string>> = Object.freeze({ nodes: 'discovery', zookeeper: 'discovery' });
