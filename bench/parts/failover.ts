@@ -169,7 +169,7 @@ export const part: BenchPart = {
       raw: { ttl, results, summary: Object.fromEntries(Object.entries(results).map(([b, r]) => [b, summarize(r.trials.map((x) => x.seconds))])) },
       targets,
       tables,
-      charts: [{
+      charts: nothing ? [] : [{
         id: 'failover', title: `Failover time (TTL ${ttl} s)`, kind: 'bars', unit: 's',
         categories: Object.keys(results).map((b) => (b === 'zk' ? 'ZooKeeper' : 'etcd')),
         series: Array.from({ length: trials }, (_, i) => ({ name: `trial ${i + 1}`, values: Object.values(results).map((r) => r.trials[i]?.seconds ?? null) })),
