@@ -264,3 +264,15 @@ test('create prints a token from the token service; join registers on it and lis
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^discovery service 127\.0\.0\.70:1 unreachable/);
 });
+
+test('manage: a listen failure is one line, exit code 1, and nothing is left running', async (t) => {
+  const net = await import('node:net');
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.70', r));
+  t.after(() => blocker.close());
+  const port = (blocker.address() as import('node:net').AddressInfo).port;
+  const dir = emptyDir(t, { plugins: [join(LOCAL, 'discovery-echo.js'), join(LOCAL, 'strategy-first.js')] });
+  const r = await swarm(['manage', '-H', `tcp://127.0.0.70:${port}`, 'echo://127.0.0.70:1'], dir);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.replace(/^\(node:\d+\) .*\n|^\(Use `node .*\n/gm, ''), `listen tcp 127.0.0.70:${port}: bind: address already in use\n`);
+});
