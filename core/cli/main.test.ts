@@ -69,6 +69,16 @@ test('--help lists the commands with their short names and the usage line', asyn
   assert.deepEqual(listed, ['create, c', 'list, l', 'manage, m', 'join, j', 'help, h']);
 });
 
+test('no command prints the help and succeeds; an unknown command fails', async (t) => {
+  const dir = emptyDir(t);
+  const r = await swarm([], dir);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^Usage: swarm/);
+  const bad = await swarm(['bogus'], dir);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr, "error: unknown command 'bogus'\n");
+});
+
 test('help manage (and h m) lists every manage flag', async (t) => {
   const dir = emptyDir(t);
   for (const args of [['help', 'manage'], ['h', 'm'], ['manage', '--help']]) {

@@ -132,6 +132,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   process.on('unhandledRejection', (err) => fatal(err));
   process.on('uncaughtException', (err) => fatal(err));
   const program = buildProgram();
+  if (argv.length <= 2) {
+    // No command: the help on stdout and success, as the original (urfave/cli) did.
+    program.outputHelp();
+    return;
+  }
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
