@@ -62,13 +62,14 @@ export interface PluginOverrides {
   discovery?: string;
 }
 
-const kindOf = (p: SwarmPlugin): string => p.name.slice(0, p.name.indexOf('-') + 1 || 0);
+/** The kind of a plugin is the prefix of its name (`filter-port` is a filter). */
+const isKind = (p: SwarmPlugin, kind: 'strategy' | 'filter' | 'discovery' | 'failover'): boolean => p.name.startsWith(`${kind}-`);
 
 /** Resolve a built-in by short name and check it is of the expected kind. */
 async function builtinOfKind(name: string, kind: 'strategy' | 'filter', ctx: ResolveContext): Promise<SwarmPlugin[] | undefined> {
   if (!Object.hasOwn(registryOf(ctx), name)) return undefined;
   const plugins = instantiate(name, await loadFactory(name, ctx), undefined, ctx);
-  return plugins.every((p) => p.name.startsWith(`${kind}-`)) ? plugins : undefined;
+  return plugins.every((p) => isKind(p, kind)) ? plugins : undefined;
 }
 
 /**
@@ -81,7 +82,7 @@ export async function applyPluginFlags(plugins: readonly SwarmPlugin[], override
     const name = STRATEGY_ALIASES[overrides.strategy] ?? overrides.strategy;
     const strategy = await builtinOfKind(name, 'strategy', ctx);
     if (!strategy) fail(`strategy not supported: "${overrides.strategy}"`);
-    list = [...list.filter((p) => kindOf(p) !== 'strategy-'), ...strategy];
+    list = [...list.filter((p) => !isKind(p, 'strategy')), ...strategy];
   }
   if (overrides.filters !== undefined && overrides.filters.length > 0) {
     const filters: SwarmPlugin[] = [];
@@ -90,19 +91,19 @@ export async function applyPluginFlags(plugins: readonly SwarmPlugin[], override
       if (!f) fail(`filter not supported: "${name}"`);
       filters.push(...f);
     }
-    list = [...list.filter((p) => kindOf(p) !== 'filter-'), ...filters];
+    list = [...list.filter((p) => !isKind(p, 'filter')), ...filters];
   }
   if (overrides.discovery) list = await addDiscoveryPlugin(list, overrides.discovery, ctx);
-  if (!list.some((p) => kindOf(p) === 'strategy-')) {
+  if (!list.some((p) => isKind(p, 'strategy'))) {
     list.push(...instantiate(DEFAULT_STRATEGY, await loadFactory(DEFAULT_STRATEGY, ctx), undefined, ctx));
   }
-  if (!list.some((p) => kindOf(p) === 'filter-')) {
+  if (!list.some((p) => isKind(p, 'filter'))) {
     for (const name of DEFAULT_FILTERS) list.push(...instantiate(name, await loadFactory(name, ctx), undefined, ctx));
   }
-  if (Object.hasOwn(registryOf(ctx), DEFAULT_FAILOVER) && !list.some((p) => kindOf(p) === 'failover-')) {
+  if (Object.hasOwn(registryOf(ctx), DEFAULT_FAILOVER) && !list.some((p) => isKind(p, 'failover'))) {
     list.push(...instantiate(DEFAULT_FAILOVER, await loadFactory(DEFAULT_FAILOVER, ctx), undefined, ctx));
   }
-  const strategies = list.filter((p) => kindOf(p) === 'strategy-');
+  const strategies = list.filter((p) => isKind(p, 'strategy'));
   if (strategies.length > 1) {
     fail(`exactly one strategy may be configured, found ${strategies.length}: ${strategies.map((p) => p.name).join(', ')}${configNote(ctx)}`);
   }
@@ -116,15 +117,18 @@ export async function applyPluginFlags(plugins: readonly SwarmPlugin[], override
 
 /**
  * Add the built-in backend of the URL's scheme unless a plugin of that name is configured (it
- * keeps its options). An unknown scheme is left to core.discovery(), which lists the known ones.
- * A third-party backend for the same scheme, configured earlier, taps first and wins.
+ * keeps its options). A third-party backend for the same scheme, configured earlier, taps first
+ * and wins. An unknown scheme is reported by core.discovery(), which lists the known ones.
  */
 export async function addDiscoveryPlugin(list: readonly SwarmPlugin[], url: string, ctx: ResolveContext): Promise<SwarmPlugin[]> {
   const scheme = parseDiscoveryUrl(url).scheme;
   const short = SCHEME_PLUGIN[scheme] ?? scheme;
   if (list.some((p) => p.name === `discovery-${short}`)) return [...list];
   const registry = registryOf(ctx);
-  if (Object.hasOwn(registry, short)) return [...list, ...instantiate(short, await loadFactory(short, ctx), undefined, ctx)];
+  if (Object.hasOwn(registry, short)) {
+    const own = instantiate(short, await loadFactory(short, ctx), undefined, ctx);
+    if (own.every((p) => isKind(p, 'discovery'))) return [...list, ...own];
+  }
   // No backend of that name: bring every built-in backend, so that the core's "unknown discovery
   // scheme" error lists them all (a configured third-party backend may still claim the scheme).
   const out = [...list];

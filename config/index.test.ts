@@ -153,6 +153,10 @@ test('the discovery URL adds the backend for its scheme unless the list already 
   // An unknown scheme brings every built-in backend, so the core's error can list them.
   const unknown = names(await loadPlugins(loaded, { discovery: 'bogus://x' }, builtins)).filter((n) => n.startsWith('discovery-'));
   assert.deepEqual(unknown, ['discovery-nodes', 'discovery-zookeeper']);
+  // A scheme named like a built-in of another kind does not bring that plugin.
+  const odd = names(await loadPlugins(loaded, { discovery: 'health://x' }, builtins));
+  assert.equal(odd.filter((n) => n === 'filter-health').length, 1);
+  assert.ok(odd.includes('discovery-nodes'));
 });
 
 test('file settings are used when no flag is given, flags win, defaults fill the rest', async (t) => {
