@@ -363,7 +363,7 @@ describe('engine health state machine on a private engine', () => {
     const [a, b] = group.engines;
     const warnings: string[] = [];
     // Long intervals: only engine calls (and the event stream breaking) notice that b is gone.
-    const slow = createCluster(createCore({ plugins: [health(), binpack()] }), {
+    const slow = createCluster(createCore({ plugins: [health(), constraint(), binpack()] }), {
       refreshMinInterval: 60_000, refreshMaxInterval: 60_000, failureRetry: 100, overcommit: 0.05, createRetry: 3,
       eventRestartUnit: 60_000, logger: pino({ level: 'warn' }, { write: (line: string) => { warnings.push(line); } }),
     });
@@ -380,10 +380,11 @@ describe('engine health state machine on a private engine', () => {
         HostConfig: { Memory: Math.floor((bEngine.memory * 0.16) / mb) * mb } }, first);
       await stopEngine(b);
       const name = unique('retry');
+      const before = `${bEngine.healthIndicator()} ${bEngine.error} ${JSON.stringify(slow.nodes().map((n) => [n.name, n.usedMemory, n.healthIndicator, n.containers.length]))}`;
       const made = await slow.createContainer({ Image: 'busybox', Cmd: ['true'], HostConfig: { Memory: mb } }, name);
       assert.equal(made.engine.addr, a.addr);
       // At least one create went to b, failed and was retried.
-      assert.ok(warnings.some((w) => /Failed to create container: .*, retrying/.test(w)), warnings.join('\n'));
+      assert.ok(warnings.some((w) => /Failed to create container: .*, retrying/.test(w)), `${before}\n${warnings.join('\n')}`);
       assert.ok(bEngine.healthIndicator() < 100);
       assert.equal(bEngine.state, 'healthy');
       assert.notEqual(bEngine.error, '');
