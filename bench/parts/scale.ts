@@ -130,8 +130,15 @@ export const part: BenchPart = {
       let firstError = '';
       const cpuLoad0 = cpuMs(pid);
       const start = process.hrtime.bigint();
+      // A slow manager must not turn the quick run into an hour: stop filling at a time cap.
+      const capMs = ctx.quick ? 90_000 : 1_800_000;
+      let capped = false;
       await burst(total, CONCURRENCY, async (i) => {
         if (ctx.signal.aborted) return;
+        if (Number(process.hrtime.bigint() - start) / 1e6 > capMs) {
+          capped = true;
+          return;
+        }
         try {
           const r = await createStart(m!, `scale-${i}`, { Image: 'busybox:latest', Cmd: ['sleep', '86400'] });
           done.push({ at: Number(process.hrtime.bigint() - start) / 1e6, ms: r.ms });
@@ -166,13 +173,14 @@ export const part: BenchPart = {
         deciles.push({ from: a + 1, to: b, rate: (b - a) / ((tEnd - tStart) / 1000), lat: summarize(done.slice(a, b).map((x) => x.ms)) });
       }
       const collapse = deciles.length === 10 ? ratio(deciles[9].rate, deciles[0].rate) : NaN;
-      const reduced = n < CHECKPOINT ? `quick run: measured over ${n.toLocaleString('en')} containers, not ${CHECKPOINT.toLocaleString('en')}` : undefined;
+      const why = capped ? `stopped at the ${capMs / 1000} s time cap` : 'quick run';
+      const reduced = n < CHECKPOINT ? `${why}: measured over ${n.toLocaleString('en')} containers, not ${CHECKPOINT.toLocaleString('en')}` : undefined;
       const rssFigure = rssCheckpoint ?? rssEnd;
       const targets: TargetResult[] = [
         evaluate(TARGETS.scaleRate, firstKRate, reduced),
         evaluate(TARGETS.scaleP99, firstKLat.p99, reduced),
         evaluate(TARGETS.scaleRss, rssFigure, reduced ?? undefined),
-        evaluate(TARGETS.scaleCollapse, collapse, n < 30_000 ? `quick run: ${n.toLocaleString('en')}-container run, not 30,000` : undefined),
+        evaluate(TARGETS.scaleCollapse, collapse, n < 30_000 ? `${why}: ${n.toLocaleString('en')}-container run, not 30,000` : undefined),
       ];
       if (failures) targets.forEach((t) => { t.note = `${t.note ? `${t.note}; ` : ''}${failures} create+start failures (first: ${firstError.slice(0, 120)})`; });
 
@@ -184,7 +192,7 @@ export const part: BenchPart = {
         },
         raw: {
           discoverMs, rssIdleMB: rssIdle, rssAtCheckpointMB: rssCheckpoint ?? null, rssEndMB: rssEnd, rssAt, refresh,
-          created: n, failures, firstError, firstK: { containers: upto, seconds: firstKSeconds, rate: firstKRate, latency: firstKLat },
+          created: n, capped, failures, firstError, firstK: { containers: upto, seconds: firstKSeconds, rate: firstKRate, latency: firstKLat },
           deciles, collapse, loadCpuMs, managerCpuMsPerContainer: loadCpuMs / Math.max(1, n), simulator: simEnd,
         },
         targets,
