@@ -33,7 +33,6 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
 
   private readonly byAddr = new Map<string, EngineImpl>();
   private readonly loops = new Map<string, RefreshLoop>();
-  private readonly execs = new Map<string, { addr: string; containerId: string }>();
   /** Containers dropped by `forgetContainer`, so `restoreContainer` can put back the full record. */
   private readonly forgotten = new Map<string, EngineContainer>();
   private readonly pendingTimer: NodeJS.Timeout;
@@ -208,23 +207,17 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     || [...this.pending.values()].some((p) => p.view.labels[SWARM_ID_LABEL] === id);
 
   execOwner(execId: string): ClusterContainer | undefined {
-    const known = this.execs.get(execId);
-    if (known) {
-      const engine = this.byAddr.get(known.addr);
-      const container = engine?.containers().find((c) => c.view.id === known.containerId);
-      if (engine && container) return { engine, container };
-    }
-    // Exec IDs seen in inspects (execs started outside this manager).
     for (const engine of this.validated()) {
-      if (!engine.hasExec(execId)) continue;
-      const container = engine.containers().find((c) => ((c.inspect?.ExecIDs ?? []) as string[]).includes(execId));
+      const containerId = engine.execContainer(execId);
+      if (!containerId) continue;
+      const container = engine.containers().find((c) => c.view.id === containerId);
       if (container) return { engine, container };
     }
     return undefined;
   }
 
   rememberExec(execId: string, owner: ClusterContainer): void {
-    this.execs.set(execId, { addr: owner.engine.addr, containerId: owner.container.view.id });
+    (owner.engine as EngineImpl).rememberExec(execId, owner.container.view.id);
   }
 
   // ---- create and container operations ------------------------------------------------------

@@ -99,7 +99,8 @@ export class EngineImpl implements Engine {
   private eventStream: Readable | undefined;
   private eventTimer: NodeJS.Timeout | undefined;
   private eventQueue: Promise<void> = Promise.resolve();
-  private readonly execIds = new Set<string>();
+  /** Exec ID → container ID, learnt from inspects and `exec_create` events (execs made elsewhere). */
+  private readonly execIds = new Map<string, string>();
   /** Called when an unhealthy engine recovers, so the refresh loop can run at once. */
   onRecover: (() => void) | undefined;
 
@@ -199,7 +200,7 @@ export class EngineImpl implements Engine {
     const seq = ++this.seq;
     const inspect = await this.inspectRaw(id);
     if (!inspect) {
-      this.cache.delete(id);
+      this.drop(id);
       return;
     }
     this.storeContainer(inspect, seq);
@@ -335,7 +336,7 @@ export class EngineImpl implements Engine {
     const old = this.cache.get(rawInspect.Id);
     const { inspect } = shiftTimes({}, rawInspect, this.skew);
     const summary = summaryFromInspect(inspect!, old?.summary);
-    for (const e of (inspect!.ExecIDs ?? []) as string[]) this.execIds.add(e);
+    for (const e of (inspect!.ExecIDs ?? []) as string[]) this.execIds.set(e, rawInspect.Id);
     const entry: CachedContainer = { summary, inspect, view: containerView(summary, inspect, this.cpus), seq };
     this.cache.set(rawInspect.Id, entry);
     return entry;
@@ -358,13 +359,29 @@ export class EngineImpl implements Engine {
     return c;
   }
 
+  /** The container is gone from the engine (destroy event, remove, 404). */
+  drop(id: string): void {
+    this.cache.delete(id);
+    this.dropExecs(id);
+  }
+
   /** Put a container back into the cache. */
   restore(container: EngineContainer): void {
     this.cache.set(container.view.id, { ...container, seq: ++this.seq });
   }
 
-  hasExec(execId: string): boolean {
-    return this.execIds.has(execId);
+  /** Container ID that owns an exec, when known. */
+  execContainer(execId: string): string | undefined {
+    return this.execIds.get(execId);
+  }
+
+  rememberExec(execId: string, containerId: string): void {
+    this.execIds.set(execId, containerId);
+  }
+
+  /** Execs of removed containers are dead: forget them with the container. */
+  private dropExecs(containerId: string): void {
+    for (const [e, c] of this.execIds) if (c === containerId) this.execIds.delete(e);
   }
 
   /** Engine create with the given final body; pulls on "No such image" and creates again. */
@@ -420,9 +437,14 @@ export class EngineImpl implements Engine {
   }
 
   async removeContainer(id: string, force: boolean, volumes: boolean): Promise<void> {
-    await this.dial({ path: `/containers/${encodeURIComponent(id)}`, method: 'DELETE', query: { force, v: volumes } })
-      .catch((err) => { throw engineError(err); });
-    this.cache.delete(id);
+    try {
+      await this.dial({ path: `/containers/${encodeURIComponent(id)}`, method: 'DELETE', query: { force, v: volumes } });
+    } catch (err) {
+      // The engine no longer has it: the cache was stale.
+      if ((err as { statusCode?: number }).statusCode === 404) this.drop(id);
+      throw engineError(err);
+    }
+    this.drop(id);
   }
 
   async renameContainer(id: string, newName: string): Promise<void> {

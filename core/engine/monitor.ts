@@ -11,9 +11,12 @@ export async function applyEventToCache(engine: EngineImpl, event: DockerJson): 
     case 'container':
       switch (containerEventEffect(action)) {
         case 'inspect': return engine.refreshContainer(id);
-        case 'remove': engine.forget(id); return;
+        case 'remove': engine.drop(id); return;
         case 'images': return engine.refreshImages();
-        case 'none': return;
+        case 'none':
+          // Execs started elsewhere (directly on the engine) can still be routed later.
+          if (action.startsWith('exec_create') && event.Actor?.Attributes?.execID) engine.rememberExec(String(event.Actor.Attributes.execID), id);
+          return;
         case 'list': return engine.listContainers(false);
       }
       return;

@@ -125,6 +125,13 @@ describe('engine layer on the shared engines', () => {
     // Start and remove directly: the cache follows the engine's events.
     assert.equal((await dockerCli(te.host, ['start', name])).code, 0);
     await until('running state', () => cluster.container(name)?.container.view.state === 'running');
+    // An exec made directly on the engine is routed to its container (learnt from exec_create).
+    const execEvents = () => events.filter((e) => String(e.Action).startsWith('exec_create') && e.Actor?.Attributes?.name === name);
+    assert.equal((await dockerCli(te.host, ['exec', name, 'true'])).code, 0);
+    await until('exec_create event', () => execEvents().length > 0);
+    const execId = execEvents()[0].Actor.Attributes.execID;
+    assert.equal(cluster.execOwner(execId)?.container.view.id, hit.container.view.id);
+    assert.equal(cluster.execOwner('0123456789abcdef'), undefined);
     assert.equal((await dockerCli(te.host, ['rm', '-f', name])).code, 0);
     await until('container gone', () => cluster.container(name) === undefined);
   });
