@@ -508,7 +508,15 @@ export class EngineImpl implements Engine {
     this.eventQueue = this.eventQueue
       .then(() => this.applyEvent(event))
       .catch((err) => this.log.debug({ err }, 'cache update after event failed'))
-      .then(() => { if (!this.closed) this.owner.engineEvent(this, event); });
+      .then(() => {
+        if (this.closed) return;
+        try {
+          this.owner.engineEvent(this, event);
+        } catch (err) {
+          // A throwing listener must not stall the queue for the next events.
+          this.log.error({ err }, 'event listener failed');
+        }
+      });
   }
 
   private applyEvent(event: DockerJson): Promise<void> {
