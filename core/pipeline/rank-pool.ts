@@ -10,21 +10,32 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { buildNodeTable, tableBytes } from './node-table.ts';
+import { buildNodeTable, tableBytes, tableView } from './node-table.ts';
 import type { RankTask } from './rank-worker.ts';
-import type { NodeView, ScorerRef, ScoreRequest } from '../types.ts';
+import type { NodeView, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
+
+async function loadScorer(module: string): Promise<ScoreFn> {
+  const mod = (await import(module)) as { score?: ScoreFn };
+  if (typeof mod.score !== 'function') throw new Error(`scorer module ${module} does not export a score function`);
+  return mod.score;
+}
 
 /**
- * Nodes from which the pool is used. Measured on the 2-core CI machine with
- * `bench/rank-pool-threshold.ts` (see core/pipeline/README or the report): the legacy
- * strategies' scorers are ~10 ns/node, so the pool never beat inline scoring below this size.
+ * Nodes from which the pool is used. Measured with core/pipeline/rank-pool-threshold.ts on the
+ * 2-core CI machine (busy with other test servers: load 5), pool = 1 worker + the caller:
+ *   spread (≈ 10 ns/node): pool/inline 4.5 at 1k, 1.5 at 10k, 1.1 at 50k, 1.07 at 100k,
+ *     0.66–1.2 (noise) at 200k–500k — a cheap scorer never clearly gains: building the table
+ *     on the calling thread dominates;
+ *   a heavier scorer (≈ 500 ns/node): 1.12 at 10k, 1.02 at 50k, 0.94 at 100k, 0.91 at 200k.
+ * Hence 100 000: below it the pool always loses; above it, it breaks even or wins and keeps
+ * the event loop free for API traffic while a large cluster is ranked.
  */
-export const DEFAULT_POOL_THRESHOLD = 200_000;
+export const DEFAULT_POOL_THRESHOLD = 100_000;
 
 export interface RankPoolOptions {
   /** Use the pool from this many nodes (default DEFAULT_POOL_THRESHOLD). */
   threshold?: number;
-  /** Worker threads (default: available parallelism). */
+  /** Worker threads (default: available parallelism − 1, at least 1; the caller scores a chunk too). */
   threads?: number;
   /** Largest table kept in the shared arena, in bytes (default 256 MiB ≈ 4.8 M nodes). */
   maxArenaBytes?: number;
@@ -51,7 +62,7 @@ const GrowableSAB = SharedArrayBuffer as unknown as new (length: number, options
 
 export function createRankPool(options: RankPoolOptions = {}): RankPool {
   const threshold = options.threshold ?? DEFAULT_POOL_THRESHOLD;
-  const threads = Math.max(1, options.threads ?? availableParallelism());
+  const threads = Math.max(1, options.threads ?? availableParallelism() - 1);
   const maxArenaBytes = options.maxArenaBytes ?? 256 * 1024 * 1024;
   const arena = new GrowableSAB(0, { maxByteLength: maxArenaBytes });
   const piscina = new Piscina({
@@ -78,18 +89,28 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
     buildNodeTable(nodes, { buffer: target, byteOffset: 0 });
     const resultOffset = tableBytes(count);
     version++;
-    const chunk = Math.ceil(count / threads);
+    // The calling thread scores the first chunk itself while the workers score the others.
+    const chunk = Math.ceil(count / (threads + 1));
     const tasks: Promise<number>[] = [];
-    for (let from = 0; from < count; from += chunk) {
+    for (let from = chunk; from < count; from += chunk) {
       const task: RankTask = {
         version, count, tableOffset: 0, resultOffset, from, to: Math.min(count, from + chunk),
         module: scorer.module, options: scorer.options, request, seed, ...(buffer ? { buffer } : {}),
       };
       tasks.push(piscina.run(task));
     }
+    const results = new Float64Array(target, resultOffset, count);
+    try {
+      const fn = scorer.score ?? (await loadScorer(scorer.module));
+      const table = tableView(target, 0, count);
+      const first = Math.min(chunk, count);
+      results.set(fn({ table, from: 0, to: first, request, options: scorer.options, seed }) as ArrayLike<number>, 0);
+    } finally {
+      await Promise.allSettled(tasks); // never reuse the arena while a worker still writes into it
+    }
     await Promise.all(tasks);
     // copy out before the arena is reused by the next call
-    return new Float64Array(target, resultOffset, count).slice();
+    return results.slice();
   }
 
   return {
