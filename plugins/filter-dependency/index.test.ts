@@ -50,6 +50,6 @@ test('co-location with --volumes-from, --link and --net=container:x', async () =
   }
   const none = await core.runFilters([n2], request().volumesFrom('db').build());
   assert.deepEqual(none.rejected, [{ node: n2.id, plugin: NAME, reason: REASON_MISSING(['--volumes-from=db'], 'db') }]);
-  assert.equal(none.rejected[0].reason, 'unable to find a node that satisfies dependencies --volumes-from=db (no container db on the node)');
+  assert.equal(none.rejected[0].reason, 'Unable to find a node fulfilling all dependencies: --volumes-from=db (no container db on the node)');
   assert.deepEqual(none.exhausted, { plugin: NAME });
 });

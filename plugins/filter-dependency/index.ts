@@ -10,7 +10,7 @@ import type { ContainerView, NodeView, PlacementRequest } from '../../core/types
 
 export const NAME = 'filter-dependency';
 export const SWARM_ID_LABEL = 'com.docker.swarm.id';
-export const ERR_DEPENDENCIES = (deps: string[]) => `unable to find a node that satisfies dependencies ${deps.join(' ')}`;
+export const ERR_DEPENDENCIES = (deps: string[]) => `Unable to find a node fulfilling all dependencies: ${deps.join(" ")}`;
 /** Legacy error text, plus which container the node lacks. */
 export const REASON_MISSING = (deps: string[], ref: string) => `${ERR_DEPENDENCIES(deps)} (no container ${ref} on the node)`;
 
