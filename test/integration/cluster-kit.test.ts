@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
 import zookeeper from 'node-zookeeper-client';
+import { createPki } from '../security/certs.ts';
 import {
   dockerCli,
   engineBridge,
@@ -18,6 +19,7 @@ import {
   startEtcd,
   startZookeeper,
   stopEngine,
+  zkFourLetter,
   type TestEngine,
 } from '../cluster/index.ts';
 
@@ -174,7 +176,9 @@ test('zookeeper: create/get, pause/resume, stop/start keeps data', async (t) => 
 
   zk.pause();
   assert.equal(zk.running(), true);
+  await assert.rejects(zkFourLetter('127.0.0.1', zk.port, 'srvr'), /timeout/); // stopped, not dead
   zk.resume();
+  assert.match(await zkFourLetter('127.0.0.1', zk.port, 'srvr'), /Mode: standalone/);
   const again = await zkCall<Buffer>((cb) => client.getData(path, (err, d) => cb(err, d)));
   assert.equal(again.toString(), 'hello');
   client.close();
@@ -190,4 +194,34 @@ test('zookeeper: create/get, pause/resume, stop/start keeps data', async (t) => 
   } finally {
     client.close();
   }
+});
+
+test('a TLS engine listens on 2376, answers clients with a CA-signed cert and refuses others', async (t) => {
+  const pki = createPki();
+  t.after(() => pki.cleanup());
+  const ips = Array.from({ length: 100 }, (_, i) => `127.0.0.${100 + i}`);
+  const server = pki.issue('engine', { server: true, ips });
+  const client = pki.issue('client', { client: true });
+  const group = await startEngines({
+    reuse: false,
+    count: 1,
+    names: ['tls-kit'],
+    tls: { ...server, clientCert: client.cert, clientKey: client.key },
+  });
+  t.after(() => group.stop());
+  const [e] = group.engines as [TestEngine];
+  assert.equal(e.port, 2376);
+  assert.equal(e.host, `tcp://${e.ip}:2376`);
+
+  const tlsArgs = ['--tlsverify', '--tlscacert', client.ca, '--tlscert', client.cert, '--tlskey', client.key];
+  const ok = await dockerCli(e.host, [...tlsArgs, 'run', '--rm', 'busybox', 'hostname']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const info = await dockerCli(e.host, [...tlsArgs, 'info', '--format', '{{.Name}}']);
+  assert.equal(info.stdout.trim(), 'tls-kit');
+
+  const foreign = pki.foreign('intruder');
+  const refused = await dockerCli(e.host, ['--tlsverify', '--tlscacert', client.ca, '--tlscert', foreign.cert, '--tlskey', foreign.key, 'info']);
+  assert.notEqual(refused.code, 0);
+  const plain = await dockerCli(e.host, ['info']);
+  assert.notEqual(plain.code, 0);
 });
