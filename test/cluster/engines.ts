@@ -4,14 +4,14 @@
  * and address pool, so several engines live side by side on one machine.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { importBusybox } from './busybox.ts';
 import { allocateIp, unlockIp } from './ip-lock.ts';
-import { childPids, isAlive, leftovers, runDir, signal, startProc, terminate, unmountBelow, waitFor, type Proc } from './proc.ts';
+import { isAlive, leftovers, runDir, signal, startProc, strayPids, terminate, unmountBelow, waitFor, type Proc } from './proc.ts';
 
 export interface TlsFiles {
   /** CA that signed the server and client certificates. */
@@ -268,11 +268,22 @@ function stateOf(e: TestEngine): EngineState {
 
 async function halt(s: EngineState): Promise<void> {
   const proc = s.proc;
-  if (!proc || proc.exitCode() !== undefined) return;
-  const kids = childPids(proc.pid); // its containerd: killed too if dockerd needs SIGKILL
-  await terminate(proc, 20_000);
-  for (const pid of kids) if (isAlive(pid)) signal(pid, 'SIGKILL');
-  leftovers.pids.delete(proc.pid);
+  if (proc && proc.exitCode() === undefined) {
+    await terminate(proc, 20_000);
+    leftovers.pids.delete(proc.pid);
+  }
+  // A dockerd that was SIGKILLed (by us after the timeout, or by a fault test) leaves its
+  // containerd shims and container processes behind; they are found by our paths and IDs.
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(join(s.dir, 'data', 'containers'));
+  } catch {
+    /* no containers yet */
+  }
+  const strays = strayPids(`${s.dir}/`, ids);
+  if (strays.length === 0) return;
+  for (const pid of strays) signal(pid, 'SIGKILL');
+  await waitFor(`stray processes of ${s.engine.name} to exit`, () => strays.every((p) => !isAlive(p)), { timeoutMs: 10_000 });
 }
 
 /** Stops the engine's daemon (SIGTERM, then SIGKILL); keeps its data, bridge and IP for restartEngine. */

@@ -3,7 +3,7 @@
  * polling, and stopping exactly the processes this kit started (by PID, never by name).
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, existsSync, appendFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, readdirSync, existsSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -85,12 +85,6 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false; // vanished between the two checks
   }
-}
-
-/** Direct children of `pid` (from /proc), used to find the containerd a dockerd started. */
-export function childPids(pid: number): number[] {
-  const r = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
-  return (r.stdout ?? '').split('\n').map((s) => Number(s.trim())).filter((n) => n > 0);
 }
 
 export function signal(pid: number, sig: NodeJS.Signals): void {
@@ -214,4 +208,38 @@ export function unmountBelow(dir: string): void {
     .sort()
     .reverse();
   for (const m of mounts) spawnSync('umount', ['-l', m]);
+}
+
+/**
+ * PIDs of processes whose command line mentions `dirPrefix` (containerd and its shims run with
+ * our exec-root in their arguments) or whose cgroup is one of `containerIds` (docker/<id>).
+ * After a dockerd crash these outlive it; they are ours because the paths and IDs are.
+ */
+export function strayPids(dirPrefix: string, containerIds: string[]): number[] {
+  const ids = new Set(containerIds);
+  const out: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(dirPrefix)) {
+        out.push(pid);
+        continue;
+      }
+      if (ids.size === 0) continue;
+      const cg = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      const m = cg.match(/\/docker\/([0-9a-f]{64})/);
+      if (m && ids.has(m[1]!)) out.push(pid);
+    } catch {
+      /* process ended while we looked */
+    }
+  }
+  return out;
 }
