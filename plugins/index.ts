@@ -18,6 +18,9 @@ export const builtins: Readonly<Record<string, () => Promise<AnyFactory>>> = Obj
   affinity: () => import('./filter-affinity/index.ts').then((m) => m.default),
   constraint: () => import('./filter-constraint/index.ts').then((m) => m.default),
   whitelist: () => import('./filter-whitelist/index.ts').then((m) => m.default),
+  nodes: () => import('./discovery-nodes/index.ts').then((m) => m.default),
+  file: () => import('./discovery-file/index.ts').then((m) => m.default),
+  token: () => import('./discovery-token/index.ts').then((m) => m.default),
 });
 
 /** Kind of each built-in, for `--filter` / `--strategy` validation and `swarm help`. */
@@ -33,4 +36,7 @@ export const builtinKinds: Readonly<Record<string, 'filter' | 'strategy' | 'disc
   affinity: 'filter',
   constraint: 'filter',
   whitelist: 'filter',
+  nodes: 'discovery',
+  file: 'discovery',
+  token: 'discovery',
 });
