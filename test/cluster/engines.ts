@@ -190,6 +190,10 @@ function createBridge(s: EngineState): void {
 /** Starts (or restarts) the daemon for a prepared engine and waits until it serves /_ping. */
 async function boot(s: EngineState): Promise<void> {
   if (!bridgeExists(s.bridge)) createBridge(s);
+  // After a crash dockerd finds the old containerd's pid file; if that PID is still a zombie
+  // (not yet reaped by PID 1) it believes containerd runs and waits for it until it gives up.
+  const ctrPidFile = join(s.dir, 'exec', 'containerd', 'containerd.pid');
+  if (existsSync(ctrPidFile) && !isAlive(Number(readFileSync(ctrPidFile, 'utf8').trim()))) rmSync(ctrPidFile, { force: true });
   // unshare (no --fork) execs sh, which execs dockerd: the child PID is dockerd's PID.
   const proc = startProc(
     'unshare',

@@ -225,3 +225,31 @@ test('a TLS engine listens on 2376, answers clients with a CA-signed cert and re
   const plain = await dockerCli(e.host, ['info']);
   assert.notEqual(plain.code, 0);
 });
+
+test('after a dockerd crash (SIGKILL) restartEngine recovers, and stop() leaves no container process', async (t) => {
+  const group = await startEngines({ reuse: false, count: 1, names: ['crash-kit'] });
+  t.after(() => group.stop());
+  const [e] = group.engines as [TestEngine];
+  const hostPid = async (name: string) => {
+    const r = await dockerCli(e.host, ['inspect', '--format', '{{.State.Pid}}', name]);
+    assert.equal(r.code, 0, r.stderr);
+    return Number(r.stdout.trim());
+  };
+
+  const first = await dockerCli(e.host, ['run', '-d', '--name', `kit-crash1-${suffix}`, 'busybox', 'sleep', '600']);
+  assert.equal(first.code, 0, first.stderr);
+  const firstPid = await hostPid(`kit-crash1-${suffix}`);
+  process.kill(e.pid, 'SIGKILL');
+  await restartEngine(e);
+  assert.equal(isAlive(firstPid), false, 'the crashed engine\'s container process survived the restart');
+  const ps = await dockerCli(e.host, ['ps', '-a', '--format', '{{.Names}} {{.State}}']);
+  assert.match(ps.stdout, new RegExp(`^kit-crash1-${suffix} exited$`, 'm'));
+
+  const second = await dockerCli(e.host, ['run', '-d', '--name', `kit-crash2-${suffix}`, 'busybox', 'sleep', '600']);
+  assert.equal(second.code, 0, second.stderr);
+  const secondPid = await hostPid(`kit-crash2-${suffix}`);
+  assert.equal(isAlive(secondPid), true);
+  process.kill(e.pid, 'SIGKILL');
+  await group.stop();
+  assert.equal(isAlive(secondPid), false, 'a container of a crashed engine survived stop()');
+});
