@@ -55,6 +55,10 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     return this.options.createRetry;
   }
 
+  get scheduleOptions() {
+    return this.options.rankPool ? { pool: this.options.rankPool } : {};
+  }
+
   // ---- engines ------------------------------------------------------------------------------
 
   engines(): readonly Engine[] {

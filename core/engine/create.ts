@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Core } from '../core.ts';
 import { SwarmError, isSwarmError } from '../errors.ts';
 import { buildRequest, withRules } from '../pipeline/request.ts';
-import { schedule, type ScheduleResult } from '../pipeline/schedule.ts';
+import { schedule, type ScheduleOptions, type ScheduleResult } from '../pipeline/schedule.ts';
 import type { ContainerView, CreateSpec, NodeView, PlacementRequest } from '../types.ts';
 import type { ClusterContainer, CreateOptions, DockerJson, PlanReport } from './cluster-api.ts';
 import { isImageMissing, type EngineImpl } from './engine.ts';
@@ -28,6 +28,8 @@ export interface CreateContext {
   readonly logger: Logger;
   readonly mutex: Mutex;
   readonly createRetry: number;
+  /** Options for `schedule` (the rank pool of large clusters). */
+  readonly scheduleOptions: ScheduleOptions;
   readonly pending: Map<string, PendingCreation>;
   nodes(): readonly NodeView[];
   /** Names of every cached container of validated engines, plus pending creations. */
@@ -118,7 +120,7 @@ async function attempt(ctx: CreateContext, body: CreateSpec, name: string, optio
     const scheduled = flags.imageAffinity
       ? { ...request, rules: Object.freeze({ ...request.rules, affinity: Object.freeze([...request.rules.affinity, `image==${request.image}`]) }) }
       : request;
-    const result = await schedule(ctx.core, ctx.nodes(), scheduled);
+    const result = await schedule(ctx.core, ctx.nodes(), scheduled, ctx.scheduleOptions);
     const top = result.ranked[0];
     if (!top) throw new SwarmError('SWARM_ERR_NO_SUITABLE_NODE', 'no resources available to schedule container');
     if (!flags.dryRun) ctx.pending.set(key, { engineAddr: top.node.addr, view: pendingView(request) });
@@ -189,11 +191,11 @@ export async function plan(ctx: CreateContext, body: CreateSpec, name: string): 
   let result: ScheduleResult;
   try {
     if (name && nameTaken(ctx.nameRows(), name)) throw conflictError(name);
-    result = await schedule(ctx.core, ctx.nodes(), buildRequest(body, name));
+    result = await schedule(ctx.core, ctx.nodes(), buildRequest(body, name), ctx.scheduleOptions);
   } catch (err) {
-    const rejected = (err as { rejected?: unknown }).rejected;
+    const { rejected, pass } = err as { rejected?: unknown; pass?: unknown };
     return {
-      pass: 2,
+      pass: pass === 1 ? 1 : 2,
       rejected: Array.isArray(rejected) ? rejected : [],
       scores: [],
       error: (err as Error).message ?? String(err),
@@ -210,6 +212,6 @@ export async function plan(ctx: CreateContext, body: CreateSpec, name: string): 
 
 /** A request with nothing asked for: used to find the top-ranked node ("random engine"). */
 export async function topNode(ctx: CreateContext): Promise<NodeView | undefined> {
-  const result = await schedule(ctx.core, ctx.nodes(), buildRequest({}, ''));
+  const result = await schedule(ctx.core, ctx.nodes(), buildRequest({}, ''), ctx.scheduleOptions);
   return result.ranked[0]?.node;
 }

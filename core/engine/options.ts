@@ -2,6 +2,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import type { RankPool } from '../pipeline/rank-pool.ts';
 import { LEGACY_PENDING_TIMING, type PendingTiming } from './health.ts';
 
 export interface ClusterOptions {
@@ -30,6 +31,8 @@ export interface ClusterOptions {
   eventRestartUnit?: number;
   /** Manager role shown by `status()` until `setRole` changes it (default primary). */
   role?: 'primary' | 'replica';
+  /** Worker pool for ranking large clusters; passed to `schedule` (the caller owns and closes it). */
+  rankPool?: RankPool;
 }
 
 export interface ResolvedOptions {
@@ -45,6 +48,7 @@ export interface ResolvedOptions {
   pendingRetry: PendingTiming;
   specRefreshInterval: number;
   eventRestartUnit: number;
+  rankPool?: RankPool;
 }
 
 export const DEFAULT_CLUSTER_OPTIONS = {
@@ -73,5 +77,6 @@ export function resolveOptions(options: Partial<ClusterOptions>): ResolvedOption
     pendingRetry: { ...LEGACY_PENDING_TIMING, ...(o.pendingRetry ?? {}) },
     specRefreshInterval: o.specRefreshInterval ?? 5 * 60_000,
     eventRestartUnit: o.eventRestartUnit ?? 1000,
+    ...(o.rankPool ? { rankPool: o.rankPool } : {}),
   };
 }

@@ -284,6 +284,8 @@ describe('engine layer on the shared engines', () => {
     assert.equal(cluster.container(name), undefined);
     const bad = await cluster.plan({ Image: 'busybox', Env: ['constraint:node==nowhere'] }, name);
     assert.match(bad.error ?? '', /Unable to find a node that satisfies/);
+    assert.ok(bad.rejected.some((r) => r.plugin === 'filter-constraint'), JSON.stringify(bad.rejected));
+    assert.ok(report.scores.length >= 1);
   });
 });
 
