@@ -17,6 +17,7 @@ import affinity from '../../plugins/filter-affinity/index.ts';
 import spread from '../../plugins/strategy-spread/index.ts';
 import binpack from '../../plugins/strategy-binpack/index.ts';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { pino } from 'pino';
 import { dockerCli, restartEngine, startEngines, stopEngine, type EngineGroup } from '../cluster/index.ts';
 import { createPki, type Pki } from '../security/certs.ts';
@@ -468,6 +469,92 @@ describe('engine over TLS', () => {
       assert.equal(other.engine(te.addr)?.state, 'pending');
     } finally {
       await other.close();
+    }
+  });
+});
+
+/** A TCP forwarder on 127.0.0.31 whose target can be switched (an engine behind a second address). */
+async function forwarder(target: { host: string; port: number }) {
+  let current = target;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(current.port, current.host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => { client.destroy(); upstream.destroy(); });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.31', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    addr: `127.0.0.31:${port}`,
+    /** Send new connections elsewhere and cut the open ones. */
+    switchTo(next: { host: string; port: number }) {
+      current = next;
+      for (const s of sockets) s.destroy();
+    },
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+describe('engine identity', () => {
+  let group: EngineGroup;
+
+  before(async () => {
+    group = await startEngines();
+  });
+
+  after(async () => {
+    await group.stop();
+  });
+
+  test('the same daemon behind a second address stays Pending: ID duplicated', async () => {
+    const [e1] = group.engines;
+    const fwd = await forwarder({ host: e1.ip, port: e1.port });
+    const cluster = createCluster(createCore({ plugins: [health(), spread()] }), {
+      refreshMinInterval: 1000, refreshMaxInterval: 1000, failureRetry: 3, overcommit: 0.05, createRetry: 0,
+    });
+    try {
+      cluster.addEngine(e1.addr);
+      await until('first healthy', () => cluster.engine(e1.addr)?.state === 'healthy');
+      cluster.addEngine(fwd.addr);
+      await until('duplicate refused', () => (cluster.engine(fwd.addr)?.error ?? '') !== '');
+      const dup = cluster.engine(fwd.addr)!;
+      assert.equal(dup.state, 'pending');
+      const dockerId = cluster.engine(e1.addr)!.id.split('|')[0];
+      assert.equal(dup.error, `ID duplicated. ${dockerId} shared by this node ${fwd.addr} and another node ${e1.addr}`);
+    } finally {
+      await cluster.close();
+      await fwd.close();
+    }
+  });
+
+  test('a validated address answering with another daemon ID goes back to Pending', async () => {
+    const [e1, e2] = group.engines;
+    const fwd = await forwarder({ host: e1.ip, port: e1.port });
+    const cluster = createCluster(createCore({ plugins: [health(), spread()] }), {
+      refreshMinInterval: 100, refreshMaxInterval: 100, failureRetry: 3, overcommit: 0.05, createRetry: 0,
+      specRefreshInterval: 0, eventRestartUnit: 100,
+    });
+    const events = collect(cluster);
+    try {
+      cluster.addEngine(fwd.addr);
+      await until('healthy through the forwarder', () => cluster.engine(fwd.addr)?.state === 'healthy');
+      const engine = cluster.engine(fwd.addr)!;
+      const oldId = engine.id.split('|')[0];
+      fwd.switchTo({ host: e2.ip, port: e2.port });
+      await until('back to pending', () => engine.state === 'pending');
+      assert.match(engine.error, new RegExp(`^Engine \\(ID: ${oldId}, Addr: ${fwd.addr}\\) shows up with another ID:.+\\. Please remove it from cluster, it can be added back\\.$`));
+      assert.ok(events.some((e) => e.Type === 'swarm' && e.Action === 'engine_disconnect' && e.node.Addr === fwd.addr));
+      assert.equal(cluster.containers().some((c) => c.engine.addr === fwd.addr), false);
+    } finally {
+      await cluster.close();
+      await fwd.close();
     }
   });
 });
