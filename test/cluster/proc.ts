@@ -3,7 +3,7 @@
  * polling, and stopping exactly the processes this kit started (by PID, never by name).
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, readdirSync, existsSync, appendFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, existsSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -12,7 +12,13 @@ export const RUN_DIR = `/tmp/swarm-test-${process.pid}`;
 /** Survives runs on purpose: the busybox tarball is built once per machine. */
 export const CACHE_DIR = '/tmp/swarm-test-cache';
 
+let swept = false;
+
 export function runDir(sub?: string): string {
+  if (!swept) {
+    swept = true;
+    sweepStaleRuns();
+  }
   const dir = sub ? join(RUN_DIR, sub) : RUN_DIR;
   mkdirSync(dir, { recursive: true });
   installExitReaper();
@@ -242,4 +248,25 @@ export function strayPids(dirPrefix: string, containerIds: string[]): number[] {
     }
   }
   return out;
+}
+
+/**
+ * Removes work dirs of kit runs whose process died without cleaning up (SIGKILL), once no
+ * process uses them any more; a dir some process still references is left alone.
+ */
+function sweepStaleRuns(): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync('/tmp').filter((n) => /^swarm-test-\d+$/.test(n));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.slice('swarm-test-'.length));
+    if (pid === process.pid || isAlive(pid)) continue;
+    const dir = `/tmp/${name}`;
+    if (strayPids(`${dir}/`, []).length > 0) continue;
+    unmountBelow(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
