@@ -516,7 +516,8 @@ describe('engine identity', () => {
   test('the same daemon behind a second address stays Pending: ID duplicated', async () => {
     const [e1] = group.engines;
     const fwd = await forwarder({ host: e1.ip, port: e1.port });
-    const cluster = createCluster(createCore({ plugins: [health(), spread()] }), {
+    const core = createCore({ plugins: [health(), spread()] });
+    const cluster = createCluster(core, {
       refreshMinInterval: 1000, refreshMaxInterval: 1000, failureRetry: 3, overcommit: 0.05, createRetry: 0,
     });
     try {
@@ -528,6 +529,15 @@ describe('engine identity', () => {
       assert.equal(dup.state, 'pending');
       const dockerId = cluster.engine(e1.addr)!.id.split('|')[0];
       assert.equal(dup.error, `ID duplicated. ${dockerId} shared by this node ${fwd.addr} and another node ${e1.addr}`);
+
+      // Removing the validated one (discovery removal): engine_disconnect and a node-down failover.
+      const seen = collect(cluster);
+      const failovers: FailoverEvent[] = [];
+      core.hooks.failover.tap('test-removal', (e) => { failovers.push(e); });
+      cluster.removeEngine(e1.addr);
+      assert.equal(cluster.engine(e1.addr), undefined);
+      assert.ok(seen.some((e) => e.Type === 'swarm' && e.Action === 'engine_disconnect' && e.node.Addr === e1.addr));
+      await until('node-down on removal', () => failovers.some((f) => f.kind === 'node-down' && f.node.addr === e1.addr));
     } finally {
       await cluster.close();
       await fwd.close();
