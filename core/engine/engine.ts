@@ -80,6 +80,8 @@ export class EngineImpl implements Engine {
   lastSpecs = 0;
   /** True while a validation attempt runs. */
   validating = false;
+  /** Set by the first successful validation: from then on the daemon ID may not change. */
+  private validatedOnce = false;
 
   private readonly owner: EngineOwner;
   private readonly log: Logger;
@@ -247,6 +249,7 @@ export class EngineImpl implements Engine {
       await Promise.allSettled([this.refreshNetworks(), this.refreshVolumes()]);
       if (this.closed) return false;
       this.state = 'healthy';
+      this.validatedOnce = true;
       this.error = '';
       this.failures = 0;
       this.updatedAt = Date.now();
@@ -271,7 +274,8 @@ export class EngineImpl implements Engine {
     const info: DockerJson = await this.dial({ path: '/info', method: 'GET' });
     const version: DockerJson = await this.dial({ path: '/version', method: 'GET' });
     const specs = readSpecs(info, this.addr);
-    if (this.dockerId && specs.dockerId !== this.dockerId) {
+    // Before the first validation the address may still be re-pointed (e.g. a duplicate fixed).
+    if (this.validatedOnce && specs.dockerId !== this.dockerId) {
       const message = idChangedMessage(this.dockerId, this.addr, specs.dockerId);
       if (this.isValidated) this.backToPending(message);
       throw new Error(message);
