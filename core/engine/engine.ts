@@ -94,6 +94,8 @@ export class EngineImpl implements Engine {
   private skew = 0;
   private seq = 0;
   private readonly cache = new Map<string, CachedContainer>();
+  /** Containers dropped (destroyed) during a list in flight, with the sequence of the drop. */
+  private readonly dropped = new Map<string, number>();
   private imageList: EngineImage[] = [];
   private networkMap = new Map<string, EngineNetwork>();
   private volumeMap = new Map<string, EngineVolume>();
@@ -318,12 +320,16 @@ export class EngineImpl implements Engine {
         const needInspect = full || !old || !old.inspect || s.State === 'restarting';
         let inspect = needInspect ? await this.inspectRaw(s.Id) : old.inspect;
         if (needInspect && !inspect) continue; // removed between list and inspect
+        if ((this.dropped.get(s.Id) ?? -1) > startSeq) continue; // destroyed while listing
         if (!needInspect && old && old.seq > startSeq) {
           next.set(s.Id, old);
           continue;
         }
         const shifted = shiftTimes(s, needInspect ? inspect : undefined, this.skew);
-        if (needInspect) inspect = shifted.inspect;
+        if (needInspect) {
+          inspect = shifted.inspect;
+          for (const e of (inspect?.ExecIDs ?? []) as string[]) this.execIds.set(e, s.Id);
+        }
         // The list entry is the freshest summary (state, ports, Status text); the inspect adds details.
         const summary = shifted.summary;
         next.set(s.Id, { summary, inspect, view: containerView(summary, inspect, this.cpus), seq: startSeq });
@@ -334,6 +340,8 @@ export class EngineImpl implements Engine {
     for (const [id, c] of this.cache) if (!next.has(id) && c.seq > startSeq) next.set(id, c);
     this.cache.clear();
     for (const [id, c] of next) this.cache.set(id, c);
+    // Drops before this list started are reflected in it; later ones still guard lists in flight.
+    for (const [id, at] of this.dropped) if (at <= startSeq) this.dropped.delete(id);
   }
 
   private storeContainer(rawInspect: DockerJson, seq: number): CachedContainer {
@@ -365,6 +373,7 @@ export class EngineImpl implements Engine {
 
   /** The container is gone from the engine (destroy event, remove, 404). */
   drop(id: string): void {
+    this.dropped.set(id, ++this.seq);
     this.cache.delete(id);
     this.dropExecs(id);
   }
