@@ -149,7 +149,9 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     const node = engine.nodeView(this.pendingOn(engine.addr));
     if (change === 'disconnect') {
       this.invalidateTop();
-      this.failover({ kind: 'node-down', node, containers: node.containers });
+      // Only real containers: in-flight creations have no ID yet and fail on their own.
+      const containers = engine.containers().map((c) => c.view);
+      this.failover({ kind: 'node-down', node, containers });
     } else {
       this.failover({ kind: 'node-up', node });
     }
