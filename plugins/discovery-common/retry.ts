@@ -45,5 +45,6 @@ export function callTimeout(heartbeat: number): number {
 /** One-line text of an error (first line of its message), for log lines and rejections. */
 export function errText(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n')[0];
+  // grpc-js appends an empty "Resolution note: " to connection errors (etcd3 client).
+  return msg.split('\n')[0].replace(/\s*Resolution note:\s*$/, '').trim();
 }
