@@ -153,7 +153,7 @@ async function rescheduleNode(core: Core, log: Logger, node: NodeView, container
     }
     const swarmId = c.labels[SWARM_ID_LABEL];
     if (swarmId) moved.push(swarmId);
-    log.info({ container: c.id, from: node.name, to: created.node.name, id: created.id },
+    log.info({ container: c.id, state: c.state, from: node.name, to: created.node.name, id: created.id },
       `Rescheduled container ${c.id} from ${node.name} to ${created.node.name} as ${created.id}`);
     if (c.state === 'running') {
       log.info(`Container ${c.id} was running, starting container ${created.id}`);

@@ -61,18 +61,22 @@ after(async () => {
   await group?.stop(); // the engines and everything on them go away
 });
 
-test('on node failure, containers with the policy are recreated on a healthy node; others stay; the stale copies go when the node returns', async () => {
-  const soft = `constraint:node==~${e1.name}`; // soft: after the failure, the second pass may go elsewhere
-  const names = { env: `${tag}-env`, label: `${tag}-label`, plain: `${tag}-plain` };
-  const runs = [
-    ['run', '-d', '--name', names.env, '-e', 'reschedule:on-node-failure', '-e', soft, '-e', 'KEEP=me', 'busybox', 'sleep', '600'],
-    ['create', '--name', names.label, '-l', 'com.docker.swarm.reschedule-policies=["on-node-failure"]', '-e', soft, 'busybox', 'echo', 'batch'],
-    ['run', '-d', '--name', names.plain, '-e', soft, 'busybox', 'sleep', '600'],
-  ];
-  for (const args of runs) {
-    const r = await dockerCli(manager.host, args);
-    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+async function runAll(args: string[][]): Promise<void> {
+  for (const a of args) {
+    const r = await dockerCli(manager.host, a);
+    assert.equal(r.code, 0, `docker ${a.join(' ')}: ${r.stderr}`);
   }
+}
+
+const soft = () => `constraint:node==~${e1.name}`; // soft: once node 1 is down, the second pass goes elsewhere
+
+test('a crashed engine (kill -9 of dockerd): policy containers come back on the other node, the running one started; others stay; stale copies go when it returns', async () => {
+  const names = { env: `${tag}-env`, label: `${tag}-label`, plain: `${tag}-plain` };
+  await runAll([
+    ['run', '-d', '--name', names.env, '-e', 'reschedule:on-node-failure', '-e', soft(), '-e', 'KEEP=me', 'busybox', 'sleep', '600'],
+    ['create', '--name', names.label, '-l', 'com.docker.swarm.reschedule-policies=["on-node-failure"]', '-e', soft(), 'busybox', 'echo', 'batch'],
+    ['run', '-d', '--name', names.plain, '-e', soft(), 'busybox', 'sleep', '600'],
+  ]);
   const before1 = await onEngine(e1);
   assert.deepEqual([...before1.keys()].sort(), Object.values(names).sort(), 'all three start on node 1');
   const original = {
@@ -81,8 +85,10 @@ test('on node failure, containers with the policy are recreated on a healthy nod
   };
   // The env form is stripped from Env and kept as the label, as in the original.
   assert.equal(original.env.Config.Labels['com.docker.swarm.reschedule-policies'], '["on-node-failure"]');
+  assert.ok(!original.env.Config.Env.some((v) => v.startsWith('reschedule:')));
 
-  await stopEngine(e1);
+  // A crash: the daemon is gone at once, its containers were running until then.
+  process.kill(e1.pid, 'SIGKILL');
   const moved = await waitFor('the policy containers on node 2', async () => {
     const on2 = await onEngine(e2);
     return on2.has(names.env) && on2.get(names.env)!.State === 'running' && on2.has(names.label) ? on2 : undefined;
@@ -111,4 +117,31 @@ test('on node failure, containers with the policy are recreated on a healthy nod
   const on2 = await onEngine(e2);
   assert.equal(on2.get(names.env)?.Id, moved.get(names.env)!.Id, 'the rescheduled copy is untouched');
   assert.equal(on2.has(names.plain), false);
+  await waitFor('node 1 healthy again', async () => (await healthyNodes()).length === 2, { timeoutMs: 60_000, intervalMs: 500 });
+});
+
+test('a stopped engine (dockerd shut down): the policy container comes back on the other node; the other one does not move', async () => {
+  const names = { grace: `${tag}-grace`, stay: `${tag}-stay` };
+  await runAll([
+    ['run', '-d', '--name', names.grace, '-e', 'reschedule:on-node-failure', '-e', soft(), 'busybox', 'sleep', '600'],
+    ['run', '-d', '--name', names.stay, '-e', soft(), 'busybox', 'sleep', '600'],
+  ]);
+  const before1 = await onEngine(e1);
+  assert.ok(before1.has(names.grace) && before1.has(names.stay), 'both start on node 1');
+  const swarmId = before1.get(names.grace)!.Labels['com.docker.swarm.id'];
+
+  await stopEngine(e1);
+  const moved = await waitFor('the policy container on node 2', async () => {
+    const on2 = await onEngine(e2);
+    return on2.has(names.grace) ? on2 : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 500 });
+  assert.equal(moved.get(names.grace)!.Labels['com.docker.swarm.id'], swarmId);
+  assert.equal(moved.has(names.stay), false);
+
+  await restartEngine(e1);
+  const after1 = await waitFor('stale copy removed from node 1', async () => {
+    const on1 = await onEngine(e1);
+    return !on1.has(names.grace) ? on1 : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 500 });
+  assert.ok(after1.has(names.stay), 'the container without the policy is still on node 1');
 });
