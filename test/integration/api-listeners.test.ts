@@ -1,7 +1,7 @@
 /**
  * Listeners of the API: unix socket (mode 0600), the legacy hint when port 2375 is taken, TLS with
- * and without client verification (docker CLI 28 as client), and the replica seam: a replica
- * answers /_ping and /info itself and forwards the rest to the primary. No engine is needed.
+ * and without client verification (docker CLI 28 as client). No engine is needed. (Replica
+ * forwarding is tested with the replication code: core/api/replica.ts.)
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import type { Cluster } from '../../core/engine/cluster-api.ts';
 import { startApi, type ApiServer } from '../../core/api/index.ts';
 import { dockerCli } from '../cluster/index.ts';
 import { createPki, type Pki } from '../security/certs.ts';
-import { apiCall, defaultPlugins } from './api-manager.ts';
+import { defaultPlugins } from './api-manager.ts';
 
 const IP = '127.0.0.44';
 let core: Core;
@@ -99,34 +99,4 @@ test('TLS without verification accepts clients without a certificate', async () 
   const r = await dockerCli(s.addresses[0], ['--tls', '--tlscacert', pki.ca, 'version', '--format', '{{.Server.Version}}']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'swarm/1.2.9');
-});
-
-test('a replica serves /_ping and /info itself and forwards everything else to the primary', async () => {
-  const primary = await api({ hosts: [`tcp://${IP}:0`], experimental: true });
-  const replica = await api({ hosts: [`tcp://${IP}:0`] });
-  const rhost = replica.addresses[0];
-  replica.setRole({ role: 'replica' });
-  const noPrimary = await apiCall(rhost, 'GET', '/v1.41/version');
-  assert.equal(noPrimary.status, 500);
-  assert.deepEqual(noPrimary.json(), { message: 'No elected primary cluster manager' });
-
-  const primaryAddr = primary.addresses[0].replace('tcp://', '');
-  replica.setRole({ role: 'replica', primary: primaryAddr });
-  // /version is forwarded: only the primary runs with --experimental.
-  const v = await apiCall(rhost, 'GET', '/v1.41/version');
-  assert.equal(v.status, 200);
-  assert.equal(v.json().Experimental, true);
-  const ping = await apiCall(rhost, 'GET', '/_ping');
-  assert.equal(ping.headers['docker-experimental'], 'false', '/_ping is answered by the replica');
-  const info = await dockerCli(rhost, ['info']);
-  assert.equal(info.code, 0, info.stderr);
-  assert.match(info.stdout, /\n Role: replica\n Primary: /);
-  assert.ok(info.stdout.includes(` Primary: ${primaryAddr}\n`));
-  const missing = await apiCall(rhost, 'GET', '/v1.41/containers/nope/json');
-  assert.equal(missing.status, 404, 'errors of the primary come back as they are');
-
-  replica.setRole({ role: 'replica', primary: `${IP}:1` });
-  const down = await apiCall(rhost, 'GET', '/v1.41/version');
-  assert.equal(down.status, 500);
-  assert.match(down.json().message, new RegExp(`^Unable to reach primary cluster manager \\(.*\\): ${IP.replace(/\./g, '\\.')}:1$`));
 });
