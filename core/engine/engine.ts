@@ -116,7 +116,9 @@ export class EngineImpl implements Engine {
     const { host, port } = splitAddr(addr);
     const tls = owner.options.engineTls;
     this.endpoint = tls ? { host, port, tls } : { host, port };
-    this.agent = tls ? new https.Agent({ keepAlive: true, ...tls }) : new http.Agent({ keepAlive: true });
+    // No keep-alive: a dockerd shutting down keeps serving its open connections for seconds while
+    // refusing new ones, so reused sockets would make a dying engine look alive (health flapping).
+    this.agent = tls ? new https.Agent({ keepAlive: false, ...tls }) : new http.Agent({ keepAlive: false });
     const base = { host, port, protocol: tls ? 'https' as const : 'http' as const, agent: this.agent };
     this.docker = new Docker({ ...base, timeout: owner.options.requestTimeout });
     this.streamDocker = new Docker(base);
