@@ -286,3 +286,13 @@ test('manage: a listen failure is one line, exit code 1, and nothing is left run
   assert.equal(r.code, 1);
   assert.equal(r.stderr, `listen tcp 127.0.0.70:${port}: bind: address already in use\n`);
 });
+
+test('list with the built-in nodes backend expands a range; an unknown scheme lists the built-in ones', async (t) => {
+  const dir = emptyDir(t);
+  const r = await swarm(['list', 'nodes://127.0.0.[70:72]:2375'], dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '127.0.0.70:2375\n127.0.0.71:2375\n127.0.0.72:2375\n');
+  const bad = await swarm(['list', 'bogus://x'], dir);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^discovery service not supported: unknown discovery scheme "bogus" \(known: .*nodes.*\)\n$/);
+});
