@@ -20,6 +20,15 @@ export interface CliResult {
 }
 
 export function dockerCli(host: string, args: string[], opts: DockerCliOptions = {}): Promise<CliResult> {
+  return runClient(DOCKER_BIN, host, args, opts);
+}
+
+/** docker-compose (Debian 1.29, the Python one) against `host`; pass `cwd` or `-f` for the file. */
+export function composeCli(host: string, args: string[], opts: DockerCliOptions = {}): Promise<CliResult> {
+  return runClient('docker-compose', host, args, { ...opts, env: { COMPOSE_INTERACTIVE_NO_CLI: '1', ...opts.env } });
+}
+
+function runClient(bin: string, host: string, args: string[], opts: DockerCliOptions): Promise<CliResult> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith('DOCKER_')) env[k] = v; // no DOCKER_HOST/TLS leaking in
@@ -27,13 +36,13 @@ export function dockerCli(host: string, args: string[], opts: DockerCliOptions =
   const config = mkdtempSync(join(runDir('docker-config'), 'c-'));
   Object.assign(env, { DOCKER_HOST: host, DOCKER_CONFIG: config, DOCKER_CLI_HINTS: 'false' }, opts.env ?? {});
   return new Promise((resolve) => {
-    const child = spawn(DOCKER_BIN, args, { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     const timer = setTimeout(() => {
-      stderr += `\n[dockerCli] timed out after ${opts.timeout ?? 120_000} ms: docker ${args.join(' ')}\n`;
+      stderr += `\n[dockerCli] timed out after ${opts.timeout ?? 120_000} ms: ${bin} ${args.join(' ')}\n`;
       child.kill('SIGKILL');
     }, opts.timeout ?? 120_000);
     child.on('error', (err) => (stderr += `\n[dockerCli] ${err.message}\n`));

@@ -17,7 +17,7 @@ export {
   type StartEnginesOptions,
   type EngineGroup,
 } from './engines.ts';
-export { dockerCli, type DockerCliOptions, type CliResult } from './docker-cli.ts';
+export { dockerCli, composeCli, type DockerCliOptions, type CliResult } from './docker-cli.ts';
 export { startEtcd, startZookeeper, zkFourLetter, type StoreServer } from './stores.ts';
 export { startManager, REPO_ROOT, type ManagerOptions, type ManagerProcess } from './manager.ts';
 export { isAlive } from './proc.ts';
