@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ClusterEvent } from '../engine/cluster-api.ts';
 import type { ApiContext } from './context.ts';
 import { badRequest } from './errors.ts';
-import { advertisedFor } from './proxy.ts';
+import { ownHeaders } from './proxy.ts';
 
 /** Bytes queued for one slow subscriber before it is dropped (≈ the original's 10 000 events). */
 const MAX_BUFFERED = 16 * 1024 * 1024;
@@ -26,10 +26,7 @@ export default async function events(app: FastifyInstance, opts: { ctx: ApiConte
     const until = q.until ? parseUnix('until', q.until) : undefined;
     reply.hijack();
     const res = reply.raw;
-    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-    const v = advertisedFor(request.raw);
-    if (v) headers['Api-Version'] = v;
-    res.writeHead(200, headers);
+    res.writeHead(200, { ...ownHeaders(reply), 'content-type': 'application/json' });
     res.flushHeaders();
     ctx.eventListeners++;
 

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../engine/cluster-api.ts';
 import { errorMessage } from './errors.ts';
-import { advertisedFor, forwardHeaders, openEngineRequest, rawQuery, requestedVersion } from './proxy.ts';
+import { forwardHeaders, ownHeaders, openEngineRequest, rawQuery, requestedVersion } from './proxy.ts';
 
 export type JsonMessage = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -85,10 +85,7 @@ export function fanOutStream(request: FastifyRequest, reply: FastifyReply, opts:
   reply.hijack();
   const raw: IncomingMessage = request.raw;
   const res = reply.raw;
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-  const v = advertisedFor(raw);
-  if (v) headers['Api-Version'] = v;
-  res.writeHead(200, headers);
+  res.writeHead(200, { ...ownHeaders(reply), 'content-type': 'application/json' });
   res.flushHeaders();
   const send = (m: JsonMessage | undefined) => { if (m && !res.destroyed) res.write(`${JSON.stringify(m)}\r\n`); };
 

@@ -138,15 +138,15 @@ export function forwardHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeader
 }
 
 /** Response headers to copy back to the client. */
-function backHeaders(res: IncomingMessage, apiVersion: string | undefined, dropLength: boolean): OutgoingHttpHeaders {
+function backHeaders(res: IncomingMessage, own: OutgoingHttpHeaders, dropLength: boolean): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(res.headers)) {
     if (v === undefined || HOP_BY_HOP.has(k)) continue;
     if (dropLength && k === 'content-length') continue;
     out[k] = v;
   }
-  if (apiVersion) out['api-version'] = apiVersion;
-  return out;
+  // Ours win: Api-Version (the advertised one, not the engine's) and the CORS headers.
+  return { ...out, ...own };
 }
 
 export interface ProxyOptions {
@@ -183,6 +183,13 @@ export function setAdvertisedFor(raw: IncomingMessage, v: string): void {
   (raw as unknown as Record<symbol, string | undefined>)[ADVERTISED] = v;
 }
 
+/** Headers the app set on this reply (Api-Version, CORS), for answers written raw. */
+export function ownHeaders(reply: FastifyReply): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 /** Query string of the client request, without `?`. */
 export function rawQuery(request: FastifyRequest): string {
   const i = request.url.indexOf('?');
@@ -198,6 +205,7 @@ export function proxy(request: FastifyRequest, reply: FastifyReply, opts: ProxyO
   const raw = request.raw;
   const res = reply.raw;
   const apiVersion = advertisedFor(raw);
+  const own = ownHeaders(reply);
   const log = request.log;
   const headers = forwardHeaders(raw.headers);
   if (opts.body !== undefined) {
@@ -247,7 +255,7 @@ export function proxy(request: FastifyRequest, reply: FastifyReply, opts: ProxyO
           try {
             const out = Buffer.from(JSON.stringify(await opts.transformJson!(JSON.parse(Buffer.concat(chunks).toString('utf8')))));
             await runAfter();
-            const h = backHeaders(up, apiVersion, true);
+            const h = backHeaders(up, own, true);
             h['content-length'] = out.length;
             res.writeHead(status, h);
             res.end(out);
@@ -258,7 +266,7 @@ export function proxy(request: FastifyRequest, reply: FastifyReply, opts: ProxyO
         });
         return;
       }
-      res.writeHead(status, backHeaders(up, apiVersion, false));
+      res.writeHead(status, backHeaders(up, own, false));
       // Headers go out at once: `docker run` waits on `wait`'s headers before it starts the container.
       res.flushHeaders();
       up.on('data', (c: Buffer) => { res.write(c); });

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
 import { dockerCli } from '../cluster/index.ts';
 import { apiCall, dockerTty, startTestManager, uniqueName, type TestManager } from './api-manager.ts';
@@ -226,4 +227,45 @@ test('proxied calls adapt the client API version to the engine', async () => {
   }
   const direct = await apiCall(m.engines[0].host, 'GET', '/v1.50/version');
   assert.equal(direct.status, 400, 'the engine itself refuses 1.50');
+});
+
+test('attach over websocket (attach/ws) is spliced to the engine', async () => {
+  const name = cname('ws');
+  await ok('run', '-d', '--name', name, 'busybox', 'sh', '-c', 'while true; do echo ws-tick; sleep 0.2; done');
+  const u = new URL(m.host.replace(/^tcp:/, 'http:'));
+  const answer = await new Promise<string>((resolve, reject) => {
+    const sock = net.connect(Number(u.port), u.hostname, () => {
+      sock.write([
+        `GET /v1.41/containers/${name}/attach/ws?stream=1&stdout=1 HTTP/1.1`, `Host: ${u.host}`, 'Upgrade: websocket',
+        'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', 'Origin: http://localhost', '', '',
+      ].join('\r\n'));
+    });
+    let data = '';
+    sock.setEncoding('latin1');
+    sock.on('data', (c: string) => {
+      data += c;
+      if (data.includes('ws-tick')) { sock.destroy(); resolve(data); }
+    });
+    sock.on('error', reject);
+    setTimeout(() => { sock.destroy(); resolve(data); }, 10_000);
+  });
+  assert.match(answer, /^HTTP\/1\.1 101 /);
+  assert.match(answer, /ws-tick/);
+});
+
+test('hijacked calls on unknown containers or execs get a JSON 404', async () => {
+  const u = new URL(m.host.replace(/^tcp:/, 'http:'));
+  const answer = await new Promise<string>((resolve, reject) => {
+    const sock = net.connect(Number(u.port), u.hostname, () => {
+      sock.write(['POST /v1.41/exec/nope/start HTTP/1.1', `Host: ${u.host}`, 'Upgrade: tcp', 'Connection: Upgrade',
+        'Content-Type: application/json', 'Content-Length: 2', '', '{}'].join('\r\n'));
+    });
+    let data = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (c: string) => (data += c));
+    sock.on('end', () => resolve(data));
+    sock.on('error', reject);
+  });
+  assert.match(answer, /^HTTP\/1\.1 404 /);
+  assert.ok(answer.endsWith('{"message":"Exec nope not found"}'), answer);
 });

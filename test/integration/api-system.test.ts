@@ -114,3 +114,25 @@ test('POST /swarm/plan explains a placement without creating anything', async ()
   assert.equal(none.json().node, undefined);
   assert.match(none.json().error, /Unable to find a node that satisfies the following conditions/);
 });
+
+test('with --cors, proxied and streamed answers carry the CORS headers too', async () => {
+  const { startApi } = await import('../../core/api/index.ts');
+  const cors = await startApi({ core: m.core, cluster: m.cluster, hosts: ['tcp://127.0.0.1:0'], cors: true });
+  try {
+    const host = cors.addresses[0];
+    const name = uniqueName('cors');
+    const created = await apiCall(host, 'POST', `/v1.41/containers/create?name=${name}`, { Image: 'busybox', Cmd: ['true'] });
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual(Object.keys(created.json()).sort(), ['Id', 'Warnings']);
+    const inspect = await apiCall(host, 'GET', `/v1.41/containers/${name}/json`);
+    assert.equal(inspect.status, 200);
+    assert.equal(inspect.headers['access-control-allow-origin'], '*');
+    assert.equal(inspect.headers['api-version'], '1.41');
+    const rm = await apiCall(host, 'DELETE', `/v1.41/containers/${name}?force=1`);
+    assert.equal(rm.status, 204);
+    const events = await apiCall(host, 'GET', '/v1.41/events?until=1');
+    assert.equal(events.headers['access-control-allow-origin'], '*');
+  } finally {
+    await cors.close();
+  }
+});
