@@ -213,28 +213,62 @@ test('a client that gives up while waiting is no longer waited for', async () =>
   forwarder.setRole({ role: 'replica', primary: primary.addr });
 });
 
-test('an unreachable primary is a 500 with the legacy message', async () => {
+async function deadAddress(): Promise<string> {
   const dead = net.createServer();
   await new Promise<void>((r) => dead.listen(0, HOST, r));
-  const deadAddr = `${HOST}:${(dead.address() as net.AddressInfo).port}`;
+  const addr = `${HOST}:${(dead.address() as net.AddressInfo).port}`;
   await new Promise((r) => dead.close(r)); // nothing listens there any more
-  forwarder.setRole({ role: 'replica', primary: deadAddr });
+  return addr;
+}
+
+function rawUpgrade(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: HOST, port, allowHalfOpen: true });
+    const parts: Buffer[] = [];
+    sock.on('connect', () => sock.end(`POST ${path} HTTP/1.1\r\nHost: s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nping`));
+    sock.on('data', (d: Buffer) => parts.push(d));
+    sock.on('close', () => resolve(Buffer.concat(parts).toString()));
+    sock.on('error', reject);
+  });
+}
+
+test('a primary that stays unreachable is a 500 with the legacy message, for plain and upgraded requests', async () => {
+  const quick = new ReplicaForwarder({ unreachableWait: 200 });
+  const r = await startReplica(quick);
+  const deadAddr = await deadAddress();
+  quick.setRole({ role: 'replica', primary: deadAddr });
   try {
-    const r = await request(replica.port, 'GET', '/v1.41/containers/json');
-    assert.equal(r.status, 500);
-    const msg = JSON.parse(r.body).message as string;
+    const res = await request(r.port, 'GET', '/v1.41/containers/json');
+    assert.equal(res.status, 500);
+    const msg = JSON.parse(res.body).message as string;
     assert.match(msg, /^Unable to reach primary cluster manager \(.*ECONNREFUSED.*\): /);
     assert.ok(msg.endsWith(`: ${deadAddr}`));
-    const sock = net.connect({ host: HOST, port: replica.port });
-    await once(sock, 'connect');
-    sock.write('POST /v1.41/exec/x/start HTTP/1.1\r\nHost: s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
-    const parts: Buffer[] = [];
-    sock.on('data', (d: Buffer) => parts.push(d));
-    await once(sock, 'close');
-    assert.match(Buffer.concat(parts).toString(), /^HTTP\/1.1 500 [^]*Unable to reach primary cluster manager/);
+    assert.match(await rawUpgrade(r.port, '/v1.41/exec/x/start'), /^HTTP\/1.1 500 [^]*Unable to reach primary cluster manager/);
+    assert.equal(quick.waiting, 0);
   } finally {
-    forwarder.setRole({ role: 'replica', primary: primary.addr });
+    r.server.closeAllConnections();
+    await new Promise((res) => r.server.close(res));
+    await r.app.close();
   }
+});
+
+test('a request refused by a dead primary waits for the next one and goes there (plain and upgraded)', async () => {
+  forwarder.setRole({ role: 'replica', primary: await deadAddress() });
+  const plain = request(replica.port, 'GET', '/v1.41/containers/json');
+  const upgraded = rawUpgrade(replica.port, '/v1.41/containers/web/attach');
+  while (forwarder.waiting < 2) await new Promise((r) => setTimeout(r, 5));
+  forwarder.setRole({ role: 'replica', primary: primary.addr }); // the election moved on
+  assert.deepEqual(JSON.parse((await plain).body), [{ Id: 'abc' }]);
+  assert.match(await upgraded, /^HTTP\/1.1 101 UPGRADED[^]*\/v1.41\/containers\/web\/attach:PING$/);
+});
+
+test('a request refused by a dead primary is served here when this manager wins the election', async () => {
+  forwarder.setRole({ role: 'replica', primary: await deadAddress() });
+  const plain = request(replica.port, 'GET', '/v1.41/containers/json');
+  while (forwarder.waiting < 1) await new Promise((r) => setTimeout(r, 5));
+  forwarder.setRole({ role: 'primary' });
+  assert.deepEqual(JSON.parse((await plain).body), [{ Id: 'served-locally' }]);
+  forwarder.setRole({ role: 'replica', primary: primary.addr });
 });
 
 test('a primary that drops the connection before answering gives the client an error, not silence', async () => {

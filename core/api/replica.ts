@@ -8,6 +8,10 @@
  * upgraded connections (`attach`, `exec -it`) pass through untouched because nothing in
  * between parses them. While no primary is known, a request waits until one is elected. If this
  * manager becomes the primary in the meantime, the request is served locally.
+ *
+ * One change from the original: a primary that refuses the connection (it died, and its lock has
+ * not expired yet) never saw the request. Instead of failing at once, the request waits for the
+ * next election (bounded by `unreachableWait`) and goes to the new primary.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -76,7 +80,15 @@ export function defaultForwarder(tlsOptions?: tls.ConnectionOptions, logger?: Lo
   return new RawForwarder(tlsOptions, logger?.child({ component: 'replica' }));
 }
 
-interface Waiter { resolve(primary: string | undefined): void; reject(err: Error): void }
+interface Waiter {
+  /** Whether this target ends the wait (undefined = serve locally, null = no primary known). */
+  accepts(target: string | undefined | null): boolean;
+  resolve(primary: string | undefined): void;
+  reject(err: Error): void;
+}
+
+/** Errors that prove the request never reached the primary: it is safe to send it elsewhere. */
+const NOT_REACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
 
 /**
  * The replica's state: the current role and primary, and the requests waiting for a primary.
@@ -87,10 +99,22 @@ export class ReplicaForwarder {
   private waiters = new Set<Waiter>();
   private readonly log: Logger | undefined;
   readonly transport: Forwarder;
+  private readonly unreachableWait: number;
 
-  constructor(private readonly options: ReplicaOptions & { transport?: Forwarder } = {}) {
+  constructor(private readonly options: ReplicaOptions & {
+    transport?: Forwarder;
+    /**
+     * A primary that refuses the connection is usually dead, and its lock has not expired yet.
+     * The request then never reached it, so it waits (at most this long, ms) for another primary
+     * to be elected and goes there, or is served here if this manager won. After that the client
+     * gets the legacy `Unable to reach primary cluster manager` error. Default 30 s; 0 answers at
+     * once, as the original did.
+     */
+    unreachableWait?: number;
+  } = {}) {
     this.log = options.logger?.child({ component: 'replica' });
     this.transport = options.transport ?? new RawForwarder(options.tls, this.log);
+    this.unreachableWait = options.unreachableWait ?? 30_000;
   }
 
   get role(): RoleState {
@@ -106,9 +130,11 @@ export class ReplicaForwarder {
   setRole(next: RoleState): void {
     this.state = { role: next.role, primary: next.primary };
     const target = this.currentTarget();
-    if (target === null) return; // still no primary: keep waiting
-    for (const w of this.waiters) w.resolve(target);
-    this.waiters.clear();
+    for (const w of [...this.waiters]) {
+      if (!w.accepts(target)) continue;
+      this.waiters.delete(w);
+      w.resolve(target ?? undefined);
+    }
   }
 
   /** undefined: serve locally; a string: forward there; null: wait. */
@@ -125,28 +151,78 @@ export class ReplicaForwarder {
    */
   target(req: IncomingMessage): Promise<string | undefined> {
     if (isLocalPath(req.url ?? '/')) return Promise.resolve(undefined);
+    return this.waitUntil(req, (t) => t !== null);
+  }
+
+  /** Wait for a target `accepts` takes; rejects when the client goes away or at `deadline`. */
+  private waitUntil(req: IncomingMessage, accepts: Waiter['accepts'], deadline?: { at: number; error(): Error }): Promise<string | undefined> {
     const now = this.currentTarget();
-    if (now !== null) return Promise.resolve(now);
+    if (accepts(now)) return Promise.resolve(now ?? undefined);
     return new Promise((resolve, reject) => {
       const socket = req.socket;
-      const onClose = () => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = () => {
         this.waiters.delete(waiter);
+        socket.off('close', onClose);
+        clearTimeout(timer);
+      };
+      const onClose = () => {
+        settle();
         reject(new Error(noPrimaryMessage('context canceled')));
       };
       const waiter: Waiter = {
-        resolve: (primary) => {
-          socket.off('close', onClose);
-          resolve(primary);
-        },
-        reject: (err) => {
-          socket.off('close', onClose);
-          reject(err);
-        },
+        accepts,
+        resolve: (primary) => { settle(); resolve(primary); },
+        reject: (err) => { settle(); reject(err); },
       };
       this.waiters.add(waiter);
       socket.once('close', onClose);
+      if (deadline) timer = setTimeout(() => waiter.reject(deadline.error()), Math.max(0, deadline.at - Date.now()));
       this.log?.debug({ url: req.url }, 'waiting for an elected primary');
     });
+  }
+
+  /**
+   * Forward to `primary`; if it refuses the connection, wait for another primary (or for this
+   * manager to become it: resolves false) and try there, until `unreachableWait` has passed.
+   */
+  private async forwardWithRetry(
+    req: IncomingMessage,
+    first: string,
+    send: (primary: string, onConnect: (err?: Error) => boolean) => void,
+    fail: (message: string) => void,
+  ): Promise<boolean> {
+    const retrying = this.transport instanceof RawForwarder && this.unreachableWait > 0;
+    if (!retrying) {
+      send(first, () => false);
+      return true;
+    }
+    const deadline = Date.now() + this.unreachableWait;
+    let primary: string | undefined = first;
+    while (primary !== undefined) {
+      const target: string = primary;
+      const refused = await new Promise<Error | undefined>((resolve) => {
+        send(target, (err) => {
+          // Connected (or an error after which the request may have reached it): the transport answers.
+          if (!err || !NOT_REACHED.has((err as NodeJS.ErrnoException).code ?? '') || Date.now() >= deadline) {
+            resolve(undefined);
+            return false;
+          }
+          resolve(err);
+          return true; // we answer: with another primary, locally, or with the error below
+        });
+      });
+      if (!refused) return true;
+      this.log?.info({ primary: target, err: refused.message }, 'primary unreachable, waiting for a new one');
+      try {
+        primary = await this.waitUntil(req, (t) => t !== null && t !== target,
+          { at: deadline, error: () => new Error(unreachableMessage(refused, target)) });
+      } catch (err) {
+        fail((err as Error).message);
+        return true;
+      }
+    }
+    return false; // this manager is the primary now
   }
 
   /**
@@ -162,8 +238,9 @@ export class ReplicaForwarder {
       return true;
     }
     if (primary === undefined) return false;
-    this.transport.request(req, res, primary);
-    return true;
+    return this.forwardWithRetry(req, primary,
+      (p, onConnect) => (this.transport as RawForwarder).request(req, res, p, onConnect),
+      (message) => writeJsonError(res, message));
   }
 
   /** Same for an upgrade request. */
@@ -176,13 +253,14 @@ export class ReplicaForwarder {
       return true;
     }
     if (primary === undefined) return false;
-    this.transport.upgrade(req, socket, head, primary);
-    return true;
+    return this.forwardWithRetry(req, primary,
+      (p, onConnect) => (this.transport as RawForwarder).upgrade(req, socket, head, p, onConnect),
+      (message) => writeSocketJsonError(socket, message));
   }
 
   /** Waiting requests are answered with an error (shutdown). */
   close(): void {
-    for (const w of this.waiters) w.reject(new Error(noPrimaryMessage('manager shutting down')));
+    for (const w of [...this.waiters]) w.reject(new Error(noPrimaryMessage('manager shutting down')));
     this.waiters.clear();
   }
 }
@@ -192,13 +270,13 @@ class RawForwarder implements Forwarder {
   constructor(private readonly tlsOptions?: tls.ConnectionOptions, private readonly log?: Logger) {}
 
   /** Forward a plain (non-upgrade) request; the answer is written raw to the client's socket. */
-  request(req: IncomingMessage, res: ServerResponse, primary: string): void {
+  request(req: IncomingMessage, res: ServerResponse, primary: string, onConnect?: (err?: Error) => boolean): void {
     const client = req.socket;
     let upstream: Duplex;
     try {
       upstream = this.connect(primary);
     } catch (err) {
-      writeJsonError(res, unreachableMessage(err, primary));
+      if (!onConnect?.(err as Error)) writeJsonError(res, unreachableMessage(err, primary));
       return;
     }
     let connected = false;
@@ -209,6 +287,7 @@ class RawForwarder implements Forwarder {
       if (finished) return;
       finished = true;
       upstream.destroy();
+      if (!connected && onConnect?.(err as Error)) return; // the caller sends it elsewhere
       // Nothing reached the client yet: it gets a proper error answer, never a silent drop.
       if (answered === 0 && !client.destroyed) writeJsonError(res, unreachableMessage(err, primary));
       else client.destroy();
@@ -216,6 +295,7 @@ class RawForwarder implements Forwarder {
 
     upstream.once(this.tlsOptions ? 'secureConnect' : 'connect', () => {
       connected = true;
+      onConnect?.();
       upstream.write(requestHead(req, { close: true }));
       copyBody(req, upstream);
     });
@@ -250,17 +330,19 @@ class RawForwarder implements Forwarder {
   }
 
   /** Forward an upgrade request (attach, exec start, session): splice the sockets after the head. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, primary: string): void {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, primary: string, onConnect?: (err?: Error) => boolean): void {
     let upstream: Duplex;
     try {
       upstream = this.connect(primary);
     } catch (err) {
-      writeSocketJsonError(socket, unreachableMessage(err, primary));
+      if (!onConnect?.(err as Error)) writeSocketJsonError(socket, unreachableMessage(err, primary));
       return;
     }
     let connected = false;
+    let gaveUp = false;
     upstream.once(this.tlsOptions ? 'secureConnect' : 'connect', () => {
       connected = true;
+      onConnect?.();
       upstream.write(requestHead(req, { close: false }));
       if (head.length > 0) upstream.write(head);
       // pipe() passes a half-close (stdin EOF) on and keeps the other direction open.
@@ -268,12 +350,19 @@ class RawForwarder implements Forwarder {
       upstream.pipe(socket);
     });
     upstream.on('error', (err) => {
-      if (!connected) writeSocketJsonError(socket, unreachableMessage(err, primary));
-      else socket.destroy();
+      if (connected) socket.destroy();
+      else if (!gaveUp) {
+        gaveUp = true;
+        if (!onConnect?.(err)) writeSocketJsonError(socket, unreachableMessage(err, primary));
+      }
     });
-    socket.on('error', () => upstream.destroy()); // the client's side broke; nothing to answer
-    socket.on('close', () => upstream.destroy());
-    upstream.on('close', () => { if (connected) socket.destroy(); });
+    const onSocketClose = () => upstream.destroy();
+    socket.on('error', onSocketClose); // the client's side broke; nothing to answer
+    socket.on('close', onSocketClose);
+    upstream.on('close', () => {
+      if (connected) socket.destroy();
+      else { socket.off('error', onSocketClose); socket.off('close', onSocketClose); } // a retry owns the socket now
+    });
   }
 
   private connect(primary: string): Duplex {
