@@ -175,3 +175,18 @@ test('exec create without a command is 400 before any engine is asked', async ()
   // in api-containers.test.ts. Here: a body that is not JSON is 400 even for exec.
   assertError(await app.inject({ method: 'POST', url: '/swarm/plan', headers: { 'content-type': 'application/json' }, payload: 'nope' }), 400, /^invalid JSON/);
 });
+
+test('JSON bodies above the body limit are refused with 413; --debug adds /debug/vars', async () => {
+  const core = createCore({ plugins: defaultPlugins() });
+  const small = buildApp({ core, cluster, hosts: [], bodyLimit: 64, debug: true });
+  try {
+    const big = { Image: 'busybox', Env: ['X='.padEnd(200, 'x')] };
+    assertError(await small.inject({ method: 'POST', url: '/containers/create', payload: big }), 413, 'request body larger than 64 bytes');
+    const vars = await small.inject({ method: 'GET', url: '/debug/vars' });
+    assert.equal(vars.statusCode, 200);
+    assert.equal(typeof (vars.json() as { uptime: number }).uptime, 'number');
+    assertError(await app.inject({ method: 'GET', url: '/debug/vars' }), 404, '404 page not found');
+  } finally {
+    await small.close();
+  }
+});
