@@ -2,6 +2,9 @@
  * Builders for scheduler tests: plain data, no mocks. `node('a').label('storage', 'ssd').build()`,
  * `container('web').publish('80:80').build()`, `request().constraint('storage==ssd').build()`.
  * Requests go through the real `buildRequest`, so a test exercises the same parsing as the API.
+ * Defaults: a node is healthy (health 100) with 4 CPUs and 4 GiB, the four built-in labels and no
+ * container; reserved resources are the sum over its containers unless `.used()` says otherwise.
+ * A request has the fixed id `test-request` (so tie-breaks are reproducible) unless `.id()` is given.
  */
 import type { ContainerView, ImageView, NodeState, NodeView, PlacementRequest, PortBinding } from '../../core/types.ts';
 import { buildRequest } from '../../core/pipeline/request.ts';
