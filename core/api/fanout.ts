@@ -100,14 +100,19 @@ export function fanOutStream(request: FastifyRequest, reply: FastifyReply, opts:
     version: requestedVersion(raw),
     headers: fwd,
   }));
-  res.on('close', () => { if (!res.writableFinished) for (const r of requests) r.destroy(); });
+  let cancelled = false;
+  res.on('close', () => {
+    if (res.writableFinished) return;
+    cancelled = true;
+    for (const r of requests) r.destroy();
+  });
 
   const runs = opts.engines.map((engine, i) => new Promise<EngineOutcome>((resolve) => {
     const outcome: EngineOutcome = { engine, messages: [] };
     const req = requests[i];
     send(opts.start?.(engine));
     req.on('error', (err) => {
-      engine.recordOutcome(err);
+      if (!cancelled) engine.recordOutcome(err); // our own cancel says nothing about the engine
       outcome.error = errorMessage(err);
       send(opts.end?.(outcome));
       resolve(outcome);

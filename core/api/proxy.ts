@@ -224,12 +224,18 @@ export function proxy(request: FastifyRequest, reply: FastifyReply, opts: ProxyO
     let done = false;
     const finish = () => { if (!done) { done = true; resolve(); } };
     // A client that disconnects cancels the upstream call (e.g. Ctrl-C on `docker logs -f`).
+    let cancelled = false;
     res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
+      if (!res.writableFinished) {
+        cancelled = true;
+        upstream.destroy();
+      }
       finish();
     });
 
     upstream.on('error', (err) => {
+      // Our own cancel says nothing about the engine's health.
+      if (cancelled) return finish();
       opts.engine.recordOutcome(err);
       if (res.destroyed) return finish();
       log.warn({ engine: opts.engine.name, err: err.message }, 'proxy to engine failed');

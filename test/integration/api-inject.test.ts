@@ -170,10 +170,10 @@ test('with --cors every response carries the CORS headers and OPTIONS answers 20
   assertError(await app.inject({ method: 'OPTIONS', url: '/containers/json' }), 404, '404 page not found');
 });
 
-test('exec create without a command is 400 before any engine is asked', async () => {
-  // The container lookup comes first (404 here); the command check is covered with a real container
-  // in api-containers.test.ts. Here: a body that is not JSON is 400 even for exec.
-  assertError(await app.inject({ method: 'POST', url: '/swarm/plan', headers: { 'content-type': 'application/json' }, payload: 'nope' }), 400, /^invalid JSON/);
+test('a body that is not JSON is 400 on every JSON route', async () => {
+  for (const url of ['/swarm/plan', '/networks/create', '/volumes/create', '/v1.41/containers/create']) {
+    assertError(await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: 'nope' }), 400, /^invalid JSON/);
+  }
 });
 
 test('JSON bodies above the body limit are refused with 413; --debug adds /debug/vars', async () => {
