@@ -309,7 +309,7 @@ describe('engine health state machine on a private engine', () => {
     const failovers: FailoverEvent[] = [];
     core.hooks.failover.tap('test-recorder', (e) => { failovers.push(e); });
     cluster = createCluster(core, {
-      refreshMinInterval: 200, refreshMaxInterval: 300, failureRetry: 2, overcommit: 0.05, createRetry: 0,
+      refreshMinInterval: 1000, refreshMaxInterval: 1000, failureRetry: 2, overcommit: 0.05, createRetry: 0,
       eventRestartUnit: 100, requestTimeout: 2000,
     });
     const events = collect(cluster);
@@ -321,8 +321,16 @@ describe('engine health state machine on a private engine', () => {
     assert.equal(engine.labels.role, 'fault');
     assert.ok(failovers.some((f) => f.kind === 'node-up'));
 
-    await stopEngine(te);
+    // A running container that ignores SIGTERM keeps dockerd shutting down for ~10 s: meanwhile it
+    // still serves connections it already has, and must not be seen as alive again.
+    const sleeper = unique('sleeper');
+    await cluster.createContainer({ Image: 'busybox', Cmd: ['sleep', '600'] }, sleeper);
+    await cluster.startContainer(sleeper);
+    const stopping = stopEngine(te);
     await until('unhealthy', () => engine.state === 'unhealthy', 60_000);
+    await stopping;
+    assert.equal(events.filter((e) => e.Type === 'swarm' && e.Action === 'engine_reconnect').length, 0, 'no flapping while dockerd shuts down');
+    assert.equal(engine.state, 'unhealthy');
     assert.notEqual(engine.error, '');
     assert.equal(engine.healthIndicator(), 0);
     const down = events.find((e) => e.Type === 'swarm' && e.Action === 'engine_disconnect');
@@ -346,6 +354,7 @@ describe('engine health state machine on a private engine', () => {
     await until('cached after reconnect', () => cluster.container(name) !== undefined);
     await cluster.removeContainer(name, { force: true, volumes: false });
     assert.equal(cluster.container(name), undefined);
+    await cluster.removeContainer(sleeper, { force: true, volumes: false });
   });
 
   test('an engine down when added stays Pending, then is validated once it is up', async () => {
