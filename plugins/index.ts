@@ -21,6 +21,9 @@ export const builtins: Readonly<Record<string, () => Promise<AnyFactory>>> = Obj
   nodes: () => import('./discovery-nodes/index.ts').then((m) => m.default),
   file: () => import('./discovery-file/index.ts').then((m) => m.default),
   token: () => import('./discovery-token/index.ts').then((m) => m.default),
+  etcd: () => import('./discovery-etcd/index.ts').then((m) => m.default),
+  consul: () => import('./discovery-consul/index.ts').then((m) => m.default),
+  zookeeper: () => import('./discovery-zookeeper/index.ts').then((m) => m.default),
 });
 
 /** Kind of each built-in, for `--filter` / `--strategy` validation and `swarm help`. */
@@ -39,4 +42,7 @@ export const builtinKinds: Readonly<Record<string, 'filter' | 'strategy' | 'disc
   nodes: 'discovery',
   file: 'discovery',
   token: 'discovery',
+  etcd: 'discovery',
+  consul: 'discovery',
+  zookeeper: 'discovery',
 });
