@@ -57,6 +57,10 @@ export default async function containers(app: FastifyInstance, opts: { ctx: ApiC
     const name = q.name ?? '';
     if (name !== '' && !VALID_NAME.test(name)) throw badRequest(INVALID_NAME(name));
     const body = await readJson(request, bodyLimit);
+    // Like the engine: an image no node holds is a 404 (`docker run` then pulls it itself, on
+    // every node, and creates again), instead of a pull from the create path.
+    const image = typeof body.Image === 'string' ? body.Image : '';
+    if (image !== '' && cluster.imageOwners(image).length === 0) throw notFound(`No such image: ${image}`);
     const auth = request.headers['x-registry-auth'];
     const created = await cluster.createContainer(body, name.replace(/^\//, ''), {
       authConfig: typeof auth === 'string' ? auth : undefined,

@@ -269,3 +269,13 @@ test('hijacked calls on unknown containers or execs get a JSON 404', async () =>
   assert.match(answer, /^HTTP\/1\.1 404 /);
   assert.ok(answer.endsWith('{"message":"Exec nope not found"}'), answer);
 });
+
+test('creating from an image no node holds is a 404, as on an engine', async () => {
+  const image = `${uniqueName('absent')}:1`;
+  const r = await docker('run', '--pull', 'never', '--rm', image, 'true');
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, new RegExp(`No such image: ${image}`));
+  const api = await apiCall(m.host, 'POST', '/v1.41/containers/create', { Image: image });
+  assert.equal(api.status, 404);
+  assert.deepEqual(api.json(), { message: `No such image: ${image}` });
+});

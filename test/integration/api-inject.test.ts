@@ -117,8 +117,10 @@ test('create refuses bad JSON and bad names with 400, and reports scheduling fai
   }), 400, /^invalid JSON/);
   assertError(await app.inject({ method: 'POST', url: '/containers/create?name=bad%20name', payload: { Image: 'busybox' } }), 400,
     'Invalid container name (bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed');
+  // No engine holds the image: 404 as on an engine (the CLI then pulls).
+  assertError(await app.inject({ method: 'POST', url: '/containers/create', payload: { Image: 'busybox' } }), 404, 'No such image: busybox');
   // No engine at all: the scheduler has nothing to place on.
-  const res = await app.inject({ method: 'POST', url: '/containers/create', payload: { Image: 'busybox' } });
+  const res = await app.inject({ method: 'POST', url: '/containers/create', payload: { Cmd: ['true'] } });
   assert.equal(res.statusCode, 500);
   assert.ok((res.json() as { message: string }).message.length > 0);
 });
