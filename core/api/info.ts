@@ -95,6 +95,16 @@ export function systemStatus(ctx: ApiContext): [string, string][] {
   return out;
 }
 
+/** Union of the engines' plugin lists (the original left them empty; CLI 28 prints them). */
+function pluginUnion(engines: readonly Engine[]): Record<string, string[] | null> {
+  const out: Record<string, Set<string>> = { Volume: new Set(), Network: new Set(), Authorization: new Set(), Log: new Set() };
+  for (const e of engines) {
+    const p = (e.info?.Plugins ?? {}) as Record<string, unknown>;
+    for (const k of Object.keys(out)) for (const v of Array.isArray(p[k]) ? p[k] as unknown[] : []) out[k].add(String(v));
+  }
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.size > 0 ? [...v].sort() : null]));
+}
+
 const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
 
 /** The whole `/info` body. */
@@ -126,7 +136,7 @@ export function buildInfo(ctx: ApiContext): Record<string, unknown> {
     Driver: '',
     DriverStatus: null,
     SystemStatus: systemStatus(ctx),
-    Plugins: { Volume: null, Network: null, Authorization: null, Log: null },
+    Plugins: pluginUnion(validated),
     MemoryLimit: true,
     SwapLimit: true,
     KernelMemory: true,

@@ -58,6 +58,8 @@ test('docker info renders the SystemStatus block in the legacy layout', async ()
     assert.match(lines[i++], /^   └ ServerVersion: 20\./);
   }
   assert.ok(lines.includes(' Swarm: inactive'));
+  assert.ok(lines.includes('  Volume: local'), 'plugins are the union of the engines\' plugins');
+  assert.match(out, /\n  Network: .*bridge/);
   assert.ok(!out.includes('NodeID'), 'no swarm-mode details');
   assert.doesNotMatch(out, /WARNING|ERROR/);
 });
@@ -81,6 +83,13 @@ test('events merge every engine\'s stream and carry node fields', async () => {
   } finally {
     child.kill();
   }
+  // The subscriber going away is noticed: NEventsListener drops back.
+  let listeners = -1;
+  for (let i = 0; i < 100 && listeners !== 0; i++) {
+    listeners = (await apiCall(m.host, 'GET', '/v1.41/info')).json().NEventsListener;
+    if (listeners !== 0) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(listeners, 0);
   const events = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>) // eslint-disable-line @typescript-eslint/no-explicit-any
     .filter((e) => e.Actor?.Attributes?.name === name);
   const actions = events.map((e) => e.Action);
