@@ -289,7 +289,15 @@ export function haScenario(backend: Backend): void {
     assert.deepEqual(failures, []);
     const ok = results.filter((r) => r.code === 0).length;
     assert.ok(ok > 0, 'no request succeeded at all');
+    const kinds = new Map<string, number>();
+    for (const r of results) {
+      if (r.code === 0) continue;
+      const line = r.stderr.split('\n').find((l) => l.trim() !== '') ?? '';
+      const kind = `${r.via === primary ? 'via the killed manager' : 'via a survivor'}: ${line.replace(/[0-9a-f]{64}/g, '<id>').replace(/127\.0\.0\.1:\d+/g, '<addr>').slice(0, 160)}`;
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
     t.diagnostic(`burst: ${ok}/${N} succeeded, ${N - ok} returned an error`);
+    for (const [kind, n] of kinds) t.diagnostic(`  ${n} × ${kind}`);
   });
 }
 
