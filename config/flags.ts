@@ -10,7 +10,7 @@ import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../core/errors.ts';
 import { parseDiscoveryUrl } from '../core/discovery-url.ts';
 import { parseDuration, type SwarmPlugin } from '../core/plugin.ts';
-import type { LoadedConfig } from './index.ts';
+import type { EngineTlsConfig, LoadedConfig } from './index.ts';
 import { configNote, kindsOf, loadFactory, instantiate, registryOf, type ResolveContext } from './resolve-plugins.ts';
 
 /** The legacy default strategy (first registered). */
@@ -42,6 +42,8 @@ export const DEFAULTS = Object.freeze({
   joinDelay: '0s',
   listTimeout: '10s',
   logLevel: 'info',
+  engineTimeout: '30s',
+  apiBodyLimit: '10mb',
 });
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal', 'panic'] as const;
@@ -246,6 +248,22 @@ export interface ManageFlags {
   discoveryOpt?: string[];
   refreshOnNodeFilter?: boolean;
   containerNameRefreshFilter?: string;
+  /** `--engine-tls` (true) / `--no-engine-tls` (false); undefined = legacy (the manager's TLS). */
+  engineTls?: boolean;
+  engineTlsverify?: boolean;
+  engineTlscacert?: string;
+  engineTlscert?: string;
+  engineTlskey?: string;
+  engineTimeout?: string;
+  apiBodyLimit?: string;
+}
+
+/** TLS towards the engines: client certificate optional; `verify` checks the engines' certificates with `caPath`. */
+export interface EngineTlsFiles {
+  certPath?: string;
+  keyPath?: string;
+  caPath?: string;
+  verify: boolean;
 }
 
 export interface TlsFiles {
@@ -263,6 +281,15 @@ export interface ManageSettings {
   strategy?: string;
   filters?: string[];
   tls?: TlsFiles;
+  /**
+   * TLS towards the engines, decided on its own: `undefined` = plain engines. By default
+   * (no engine TLS flag) the manager's own TLS is reused, as the original did.
+   */
+  engineTls?: EngineTlsFiles;
+  /** Engine request timeout, ms (`--engine-timeout`, default 30s). */
+  engineTimeout: number;
+  /** Largest request body the API reads, bytes (`--api-body-limit`, default 10mb). */
+  apiBodyLimit: number;
   /** ms */
   refreshMinInterval: number;
   refreshMaxInterval: number;
@@ -302,6 +329,11 @@ export function manageSettings(flags: ManageFlags, positional: string | undefine
   } else if (certPath || keyPath || caPath) {
     fail('--tlscert, --tlskey and --tlscacert require the use of either --tls or --tlsverify');
   }
+
+  const engineTls = engineTlsSettings(flags, cfg.engineTls, tls, fromCli, fromConfig);
+  const engineTimeout = durationFlag(flags.engineTimeout ?? cfg.engineTimeout ?? DEFAULTS.engineTimeout, '--engine-timeout');
+  if (!(engineTimeout > 0)) fail('--engine-timeout should be a positive duration');
+  const apiBodyLimit = byteSize(flags.apiBodyLimit ?? cfg.apiBodyLimit ?? DEFAULTS.apiBodyLimit, '--api-body-limit');
 
   const refreshMinInterval = durationFlag(flags.engineRefreshMinInterval ?? cfg.engineRefreshMinInterval ?? DEFAULTS.engineRefreshMinInterval, '--engine-refresh-min-interval');
   const refreshMaxInterval = durationFlag(flags.engineRefreshMaxInterval ?? cfg.engineRefreshMaxInterval ?? DEFAULTS.engineRefreshMaxInterval, '--engine-refresh-max-interval');
@@ -347,6 +379,9 @@ export function manageSettings(flags: ManageFlags, positional: string | undefine
     ...(strategy !== undefined ? { strategy } : {}),
     ...(filters !== undefined && filters.length > 0 ? { filters } : {}),
     ...(tls ? { tls } : {}),
+    ...(engineTls ? { engineTls } : {}),
+    engineTimeout,
+    apiBodyLimit,
     refreshMinInterval,
     refreshMaxInterval,
     failureRetry,
@@ -362,6 +397,69 @@ export function manageSettings(flags: ManageFlags, positional: string | undefine
       ? { containerNameRefreshFilter: flags.containerNameRefreshFilter ?? cfg.containerNameRefreshFilter } : {}),
     warnings,
   };
+}
+
+/**
+ * Engine-side TLS, independent of the API's: `--no-engine-tls` (or `engineTls: false`) = plain
+ * engines; `--engine-tls`/`--engine-tlsverify` = TLS with the `--engine-tls*` files; neither =
+ * the legacy rule, the manager's own TLS (its cert as client cert, verify with `--tlsverify`).
+ */
+function engineTlsSettings(
+  flags: ManageFlags, cfg: EngineTlsConfig | false | undefined, managerTls: TlsFiles | undefined,
+  fromCli: (p: string | undefined) => string | undefined, fromConfig: (p: string | undefined) => string | undefined,
+): EngineTlsFiles | undefined {
+  const file = cfg === false ? undefined : cfg;
+  const certPath = fromCli(flags.engineTlscert) ?? fromConfig(file?.cert);
+  const keyPath = fromCli(flags.engineTlskey) ?? fromConfig(file?.key);
+  const caPath = fromCli(flags.engineTlscacert) ?? fromConfig(file?.ca);
+  const verify = flags.engineTlsverify ?? file?.verify ?? false;
+  const explicitOff = flags.engineTls === false || (flags.engineTls === undefined && cfg === false);
+  const on = flags.engineTls ?? file?.enabled ?? false;
+  if (explicitOff) {
+    if (flags.engineTlsverify || certPath || keyPath || caPath) fail('--no-engine-tls cannot be combined with other --engine-tls* options');
+    return undefined;
+  }
+  if (on || verify) {
+    if ((certPath === undefined) !== (keyPath === undefined)) fail('--engine-tlscert and --engine-tlskey must be provided together');
+    if (verify && !caPath) fail('--engine-tlscacert must be provided when using --engine-tlsverify');
+    return { ...(certPath ? { certPath } : {}), ...(keyPath ? { keyPath } : {}), ...(caPath ? { caPath } : {}), verify };
+  }
+  if (certPath || keyPath || caPath) fail('--engine-tlscert, --engine-tlskey and --engine-tlscacert require the use of either --engine-tls or --engine-tlsverify');
+  if (!managerTls) return undefined;
+  return { certPath: managerTls.certPath, keyPath: managerTls.keyPath, ...(managerTls.caPath ? { caPath: managerTls.caPath } : {}), verify: managerTls.verify };
+}
+
+/** A size in bytes: `1048576`, `512kb`, `10mb`, `1g` (powers of 1024); must be positive. */
+export function byteSize(value: string | number, flag: string): number {
+  if (typeof value === 'number') {
+    if (!(Number.isInteger(value) && value > 0)) fail(`invalid ${flag}: ${value}`);
+    return value;
+  }
+  const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|m|mb|g|gb)?$/i.exec(value.trim());
+  if (!m) fail(`invalid ${flag}: "${value}" (expected bytes, or a number with kb, mb or gb)`);
+  const unit = (m[2] ?? 'b').toLowerCase()[0]!;
+  const bytes = Math.floor(Number(m[1]) * (unit === 'g' ? 1024 ** 3 : unit === 'm' ? 1024 ** 2 : unit === 'k' ? 1024 : 1));
+  if (!(bytes > 0)) fail(`invalid ${flag}: "${value}" (must be at least one byte)`);
+  return bytes;
+}
+
+/** Read the engine-side TLS files; the same messages as the manager's. */
+export function loadEngineTlsFiles(files: EngineTlsFiles): { cert?: string; key?: string; ca?: string; verify: boolean } {
+  let pair: { cert: string; key: string } | undefined;
+  if (files.certPath && files.keyPath) {
+    const { cert, key } = loadTlsFiles({ certPath: files.certPath, keyPath: files.keyPath, verify: false });
+    pair = { cert, key };
+  }
+  let ca: string | undefined;
+  if (files.caPath) {
+    try {
+      ca = readFileSync(files.caPath, 'utf8');
+      createSecureContext({ ca });
+    } catch (err) {
+      fail(`Couldn't read CA certificate: ${(err as Error).message}`);
+    }
+  }
+  return { ...(pair ?? {}), ...(ca ? { ca } : {}), verify: files.verify };
 }
 
 /** `--heartbeat`: Go duration, at least one second. */

@@ -32,11 +32,16 @@ const TlsSchema = Type.Object({
   key: Type.Optional(Type.String()),
 }, { additionalProperties: false });
 
+const EngineTlsSchema = Type.Union([Type.Literal(false), TlsSchema]);
+
 const ManageSchema = Type.Object({
   host: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
   strategy: Type.Optional(Type.String()),
   filters: Type.Optional(Type.Array(Type.String())),
   tls: Type.Optional(TlsSchema),
+  engineTls: Type.Optional(EngineTlsSchema),
+  engineTimeout: Type.Optional(Duration),
+  apiBodyLimit: Type.Optional(Type.Union([Type.String(), Type.Integer()])),
   engineRefreshMinInterval: Type.Optional(Duration),
   engineRefreshMaxInterval: Type.Optional(Duration),
   engineFailureRetry: Type.Optional(Type.Integer()),
@@ -91,6 +96,17 @@ export interface TlsConfig {
   key?: string;
 }
 
+/** TLS towards the engines (`--engine-tls*`); `cert`/`key` are the manager's client certificate there. */
+export interface EngineTlsConfig {
+  /** `--engine-tls`: engines are reached over TLS, their certificates not verified. */
+  enabled?: boolean;
+  /** `--engine-tlsverify`: TLS, engines verified with `ca`. */
+  verify?: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
 export interface ManageConfig {
   /** `-H`: listen addresses: `tcp://ip:port`, `unix:///path`, `ip:port`, `:port`. Default `tcp://127.0.0.1:2375`. */
   host?: string | string[];
@@ -99,6 +115,12 @@ export interface ManageConfig {
   /** `--filter`: replaces every filter plugin of `plugins`, in this order. */
   filters?: string[];
   tls?: TlsConfig;
+  /** Engine-side TLS; `false` = plain engines (`--no-engine-tls`); absent = the manager's `tls` (legacy). */
+  engineTls?: EngineTlsConfig | false;
+  /** `--engine-timeout`: engine request timeout, default `30s`. */
+  engineTimeout?: DurationValue;
+  /** `--api-body-limit`: largest request body read by the API, bytes or `10mb`; default `10mb`. */
+  apiBodyLimit?: string | number;
   /** `--engine-refresh-min-interval`, default `30s`. */
   engineRefreshMinInterval?: DurationValue;
   /** `--engine-refresh-max-interval`, default `60s`. */

@@ -87,7 +87,8 @@ test('help manage (and h m) lists every manage flag', async (t) => {
     for (const flag of ['--strategy', '--filter', '--host', '--replication', '--replication-ttl', '--advertise', '--tls', '--tlsverify',
       '--tlscacert', '--tlscert', '--tlskey', '--engine-refresh-min-interval', '--engine-refresh-max-interval', '--engine-failure-retry',
       '--engine-refresh-retry', '--heartbeat', '--api-enable-cors', '--cluster-driver', '--cluster-opt', '--discovery-opt',
-      '--refresh-on-node-filter', '--container-name-refresh-filter']) {
+      '--refresh-on-node-filter', '--container-name-refresh-filter', '--engine-tls', '--no-engine-tls', '--engine-tlsverify',
+      '--engine-tlscacert', '--engine-tlscert', '--engine-tlskey', '--engine-timeout', '--api-body-limit']) {
       assert.ok(r.stdout.includes(flag), `${args.join(' ')}: ${flag} missing`);
     }
     assert.match(r.stdout, /default: tcp:\/\/127\.0\.0\.1:2375, env: SWARM_HOST/);
@@ -117,6 +118,10 @@ const INVALID: [string[], string][] = [
   [['manage', '--tlsverify', '--tlscert', 'c.pem', '--tlskey', 'k.pem', 'nodes://127.0.0.1:2375'], '--tlscacert must be provided when using --tlsverify'],
   [['manage', '--tlscacert', 'ca.pem', 'nodes://127.0.0.1:2375'], '--tlscert, --tlskey and --tlscacert require the use of either --tls or --tlsverify'],
   [['manage', '-H', 'udp://127.0.0.1:4000', 'nodes://127.0.0.1:2375'], 'unsupported protocol: "udp"'],
+  [['manage', '--engine-tlsverify', 'nodes://127.0.0.1:2375'], '--engine-tlscacert must be provided when using --engine-tlsverify'],
+  [['manage', '--engine-tlscacert', 'ca.pem', 'nodes://127.0.0.1:2375'], '--engine-tlscert, --engine-tlskey and --engine-tlscacert require the use of either --engine-tls or --engine-tlsverify'],
+  [['manage', '--engine-timeout', '0s', 'nodes://127.0.0.1:2375'], '--engine-timeout should be a positive duration'],
+  [['manage', '--api-body-limit', '10 parsecs', 'nodes://127.0.0.1:2375'], 'invalid --api-body-limit: "10 parsecs" (expected bytes, or a number with kb, mb or gb)'],
   [['manage', '--strategy', 'fastest', 'nodes://127.0.0.1:2375'], 'strategy not supported: "fastest"'],
   [['manage', '-f', 'health', '-f', 'gpu', 'nodes://127.0.0.1:2375'], 'filter not supported: "gpu"'],
   [['join', 'nodes://127.0.0.1:2375'], 'missing mandatory --advertise flag'],

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { loadPlugins } from '../../config/index.ts';
-import { loadTlsFiles, type ManageSettings } from '../../config/flags.ts';
+import { loadEngineTlsFiles, loadTlsFiles, type ManageSettings } from '../../config/flags.ts';
 import { startApi, type ApiServer } from '../api/index.ts';
 import { createCore } from '../core.ts';
 import { createCluster } from '../engine/index.ts';
@@ -22,6 +22,8 @@ export async function runManage(s: ManageSettings, ctx: CommandContext): Promise
   for (const w of s.warnings) log.warn(w);
   const configPath = ctx.loaded.filepath;
   const tls = s.tls ? loadTlsFiles(s.tls) : undefined; // the original loads the certificates first
+  // Engine-side TLS is its own setting (by default the manager's, as the original's single config).
+  const engineFiles = s.engineTls ? loadEngineTlsFiles(s.engineTls) : undefined;
   const plugins = await loadPlugins(ctx.loaded, {
     ...(s.strategy !== undefined ? { strategy: s.strategy } : {}),
     ...(s.filters !== undefined ? { filters: s.filters } : {}),
@@ -39,9 +41,16 @@ export async function runManage(s: ManageSettings, ctx: CommandContext): Promise
     failureRetry: s.failureRetry,
     overcommit: s.overcommit,
     createRetry: s.createRetry,
-    // One TLS config for everything (§8): the manager's cert is also its client cert towards
-    // engines; engines are verified only with --tlsverify.
-    ...(tls ? { engineTls: { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}), rejectUnauthorized: tls.verify, minVersion: 'TLSv1.2' as const } } : {}),
+    // Engines are verified only with (engine-)tlsverify, as the original's --tls (InsecureSkipVerify).
+    ...(engineFiles ? {
+      engineTls: {
+        ...(engineFiles.cert ? { cert: engineFiles.cert, key: engineFiles.key } : {}),
+        ...(engineFiles.ca ? { ca: engineFiles.ca } : {}),
+        rejectUnauthorized: engineFiles.verify,
+        minVersion: 'TLSv1.2' as const,
+      },
+    } : {}),
+    requestTimeout: s.engineTimeout,
     logger: log,
     ...(s.replication ? { role: 'replica' as const } : {}),
   });
@@ -64,6 +73,7 @@ export async function runManage(s: ManageSettings, ctx: CommandContext): Promise
       hosts: s.hosts,
       ...(tls ? { tls } : {}),
       cors: s.cors,
+      bodyLimit: s.apiBodyLimit,
       debug: ctx.global.debug,
       experimental: ctx.global.experimental,
       refreshOnNodeFilter: s.refreshOnNodeFilter,
