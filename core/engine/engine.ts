@@ -319,7 +319,9 @@ export class EngineImpl implements Engine {
     const worker = async () => {
       for (let s = queue.shift(); s; s = queue.shift()) {
         const old = this.cache.get(s.Id);
-        const needInspect = full || !old || !old.inspect || s.State === 'restarting';
+        // Legacy inspects new and restarting ones; a state that moved since the last inspect (an
+        // event missed while the monitor was down) is re-inspected too, so inspect data stays true.
+        const needInspect = full || !old || !old.inspect || s.State === 'restarting' || old.inspect.State?.Status !== s.State;
         let inspect = needInspect ? await this.inspectRaw(s.Id) : old.inspect;
         if (needInspect && !inspect) continue; // removed between list and inspect
         if ((this.dropped.get(s.Id) ?? -1) > startSeq) continue; // destroyed while listing
