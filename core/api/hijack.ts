@@ -54,6 +54,9 @@ export function splice(
   ep: EngineEndpoint, req: IncomingMessage, socket: Duplex, head: Buffer, pathAndQuery: string,
   onOutcome: (err?: unknown) => void, log?: Logger, errorFor: (err: Error) => unknown = (err) => new SwarmError('SWARM_ERR_ENGINE', errorMessage(err)),
 ): void {
+  // A client that half-closes (stdin done: TCP FIN, or a TLS close_notify) must still get the
+  // output: TLS server sockets are not half-open by default.
+  (socket as Duplex & { allowHalfOpen?: boolean }).allowHalfOpen = true;
   const upstream = connectRaw(ep);
   let connected = false;
   const lines = [`${req.method} ${pathAndQuery} HTTP/1.1`];

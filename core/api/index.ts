@@ -196,6 +196,8 @@ export async function startApi(options: ApiOptions): Promise<ApiServer> {
       cert: pem(t.cert), key: pem(t.key), ca,
       requestCert: t.verify, rejectUnauthorized: t.verify,
       minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'],
+      // As plain http.Server does: hijacked connections (attach, exec) are half-closed by clients.
+      allowHalfOpen: true,
     };
     // The same certificate serves as client certificate towards the primary (as the original).
     forwardTls = { cert: tlsOptions.cert, key: tlsOptions.key, ca, rejectUnauthorized: t.verify };

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import type { ConnectionOptions } from 'node:tls';
 import { pino } from 'pino';
 import { DOCKER_BIN } from '../cluster/busybox.ts';
 import { createCore, type Core } from '../../core/core.ts';
@@ -46,12 +47,15 @@ async function waitHealthy(cluster: Cluster, count: number, timeoutMs = 60_000):
   throw new Error(`engines not healthy in time: ${states}`);
 }
 
-export async function startTestManager(opts: { engines?: TestEngine[]; api?: Partial<ApiOptions>; hosts?: string[] } = {}): Promise<TestManager> {
+export async function startTestManager(opts: {
+  engines?: TestEngine[]; api?: Partial<ApiOptions>; hosts?: string[]; engineTls?: ConnectionOptions;
+} = {}): Promise<TestManager> {
   const engines = opts.engines ?? (await startEngines()).engines;
   const logger = pino({ level: process.env.SWARM_TEST_LOG ?? 'silent' });
   const core = createCore({ plugins: defaultPlugins(), logger });
   const cluster = createCluster(core, {
     refreshMinInterval: 1000, refreshMaxInterval: 2000, failureRetry: 3, overcommit: 0.05, createRetry: 0, logger,
+    ...(opts.engineTls ? { engineTls: opts.engineTls } : {}),
   });
   for (const e of engines) cluster.addEngine(e.addr);
   try {
