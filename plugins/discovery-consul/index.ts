@@ -57,6 +57,7 @@ class Clients {
     });
   }
   get(): ConsulApi { return this.clients[this.i]; }
+  get count(): number { return this.clients.length; }
   failed(): void { this.i = (this.i + 1) % this.clients.length; }
 }
 
@@ -88,13 +89,20 @@ export function createConsulBackend(url: DiscoveryUrl, options: DiscoveryOptions
   const sessions = new Map<string, string>();
   const fail = (action: string, err: unknown) => discoveryError(`${what}: ${action}: ${errText(err)}`, err);
 
-  /** Run one call with a deadline, rotating servers on failure. */
+  /**
+   * Run one call; when a server cannot be reached (no HTTP status), try the next one of the URL,
+   * each once. An HTTP error answer is Consul's verdict and is not retried elsewhere.
+   */
   async function call<T>(fn: (c: ConsulApi) => Promise<T>): Promise<T> {
-    try {
-      return await fn(clients.get());
-    } catch (err) {
-      clients.failed();
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn(clients.get());
+      } catch (err) {
+        const answered = typeof (err as { statusCode?: unknown }).statusCode === 'number';
+        if (answered) throw err;
+        clients.failed();
+        if (attempt >= clients.count) throw err;
+      }
     }
   }
 

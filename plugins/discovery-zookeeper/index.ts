@@ -173,7 +173,13 @@ export function createZookeeperBackend(url: DiscoveryUrl, options: DiscoveryOpti
     },
 
     elect(candidate, signal) {
-      return elect(session, leaderDir, candidate, signal, { logger, what });
+      // Its own session, whose timeout is the replication ttl: a crashed primary's lock node
+      // goes when that session expires.
+      const own = new ZkSession(kv.hosts.join(','), Math.max(1000, candidate.ttl), callTimeout(options.heartbeat));
+      const inner = elect(own, leaderDir, candidate, signal, { logger, what });
+      return (async function* () {
+        try { yield* inner; } finally { own.close(); }
+      })();
     },
 
     async close() {

@@ -197,6 +197,19 @@ export function kvScenarios(s: KvSuite): void {
     });
   });
 
+  test(`${s.scheme}: several servers in the URL: an unreachable one listed first is skipped`, { timeout: 60_000 }, async (t) => {
+    const core = createCore({ plugins: [s.plugin()] });
+    t.after(() => core.close());
+    const prefix = uniquePrefix();
+    const multi = `${s.scheme}://${s.deadEndpoint},${s.store().endpoint}/${prefix}`;
+    const joiner = await core.discovery(multi, opts());
+    const loop = joinLoop(joiner, '10.0.4.1:2375', s.heartbeat);
+    const manager = await core.discovery(multi, opts());
+    const rec = record(manager);
+    t.after(async () => { await rec.stop(); await loop.stop(); await joiner.close?.(); await manager.close?.(); });
+    await rec.until('the entry, through the live server', sameSet(['10.0.4.1:2375']), 30_000);
+  });
+
   test(`${s.scheme}: election: two candidates, one leader; the leader resigns and the other takes over within ttl`, { timeout: 120_000 }, async (t) => {
     const core = createCore({ plugins: [s.plugin()] });
     t.after(() => core.close());
