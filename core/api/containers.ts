@@ -14,6 +14,7 @@ import { createExec } from './exec.ts';
 import { containerId, ownerOf } from './lookup.ts';
 import { listContainers } from './ps.ts';
 import { proxy, rawQuery } from './proxy.ts';
+import { checkJsonContentType, validateCreateBody } from './validate.ts';
 
 /** Docker's rule for container names. */
 const VALID_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -53,10 +54,12 @@ export default async function containers(app: FastifyInstance, opts: { ctx: ApiC
   app.get('/containers/ps', list);
 
   app.post('/containers/create', async (request, reply) => {
+    checkJsonContentType(request); // the engine's CheckForJSON comes first
     const q = request.query as Record<string, string | undefined>;
     const name = q.name ?? '';
     if (name !== '' && !VALID_NAME.test(name)) throw badRequest(INVALID_NAME(name));
     const body = await readJson(request, bodyLimit);
+    validateCreateBody(body); // types, resources, expressions: a 400 before anything is scheduled
     // Like the engine: an image no node holds is a 404 (`docker run` then pulls it itself, on
     // every node, and creates again), instead of a pull from the create path.
     const image = typeof body.Image === 'string' ? body.Image : '';

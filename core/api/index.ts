@@ -19,9 +19,9 @@ import type { ApiContext, ApiOptions, Role } from './context.ts';
 import { NOT_FOUND_PAGE, writeRawError } from './errors.ts';
 import { installErrorHandling } from './errors.ts';
 import { hijackUpgrade, writeSocketError } from './hijack.ts';
-import { setAdvertisedFor, setRequestedVersion } from './proxy.ts';
+import { requestedVersion, setAdvertisedFor, setRequestedVersion } from './proxy.ts';
 import { defaultForwarder, NO_PRIMARY, ReplicaForwarder, servedByReplica, type Forwarder } from './replica.ts';
-import { advertisedVersion, stripVersion } from './versions.ts';
+import { advertisedMinVersion, advertisedVersion, checkRequestedVersion, stripVersion } from './versions.ts';
 import { DEFAULT_BODY_LIMIT } from './body.ts';
 import containers from './containers.ts';
 import exec from './exec.ts';
@@ -94,6 +94,8 @@ export function buildApp(options: ApiOptions): FastifyInstance {
     setAdvertisedFor(request.raw, v);
     reply.header('Api-Version', v);
     if (options.cors) for (const [k, val] of Object.entries(CORS_HEADERS)) reply.header(k, val);
+    // A `/vX.Y` prefix outside the advertised range is refused as the engine refuses it.
+    checkRequestedVersion(requestedVersion(request.raw), v, advertisedMinVersion(options.cluster.engines()));
   });
   if (options.cors) {
     // With --cors every route also answers OPTIONS (preflight) with an empty 200.

@@ -13,6 +13,7 @@ import { badRequest, NOT_FOUND_PAGE, notFound } from './errors.ts';
 import { containerId, ownerOf } from './lookup.ts';
 import { engineErrorMessage, engineRequest, requestedVersion } from './proxy.ts';
 import { anyEngine } from './system.ts';
+import { checkNetworkName } from './validate.ts';
 
 export const NO_SUCH_NETWORK = (ref: string) => `No such network: ${ref}`;
 export const DEFAULT_NETWORK_DRIVER = 'overlay';
@@ -82,8 +83,9 @@ export default async function networks(app: FastifyInstance, opts: { ctx: ApiCon
 
   app.post('/networks/create', async (request, reply) => {
     const body = await readJson(request, bodyLimit);
-    const name = typeof body.Name === 'string' ? body.Name : '';
+    const name = checkNetworkName(body.Name);
     const { engine: onNode, name: bare } = splitNodeRef(ctx, name);
+    checkNetworkName(bare); // `node-1/` names no network either
     const engine = onNode ?? anyEngine(ctx);
     const spec = { ...body, Name: bare, Driver: body.Driver || DEFAULT_NETWORK_DRIVER };
     const res = await engineRequest(engine, { method: 'POST', path: '/networks/create', version: version(request), body: JSON.stringify(spec) });

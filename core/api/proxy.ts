@@ -253,6 +253,21 @@ export function proxy(request: FastifyRequest, reply: FastifyReply, opts: ProxyO
         }
       };
       const isJson = String(up.headers['content-type'] ?? '').includes('json');
+      // dockerd writes plain-text errors for API versions < 1.24: every error leaving the manager
+      // is `{"message": …}` JSON, whatever version the client asked for.
+      if (status >= 400 && !isJson && (opts.method ?? raw.method) !== 'HEAD') {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        up.on('data', (c: Buffer) => { size += c.length; if (size <= 65536) chunks.push(c); });
+        up.on('error', () => { res.destroy(); finish(); });
+        up.on('end', async () => {
+          await runAfter();
+          const text = Buffer.concat(chunks).toString('utf8').trim();
+          writeRawError(res, new SwarmError('SWARM_ERR_ENGINE', text || `engine answered ${status}`, { statusCode: status }), apiVersion);
+          finish();
+        });
+        return;
+      }
       if (opts.transformJson && status < 300 && isJson) {
         const chunks: Buffer[] = [];
         up.on('data', (c: Buffer) => chunks.push(c));

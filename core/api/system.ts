@@ -6,6 +6,8 @@ import type { Engine } from '../engine/cluster-api.ts';
 import type { ApiContext } from './context.ts';
 import { buildInfo } from './info.ts';
 import { proxy } from './proxy.ts';
+import { readBody } from './body.ts';
+import { parseAuthBody } from './validate.ts';
 import { advertisedMinVersion, SERVER_VERSION } from './versions.ts';
 
 export const NO_ENGINE = 'No healthy node available in the cluster';
@@ -17,7 +19,7 @@ export function anyEngine(ctx: ApiContext): Engine {
   return e;
 }
 
-export default async function system(app: FastifyInstance, opts: { ctx: ApiContext }): Promise<void> {
+export default async function system(app: FastifyInstance, opts: { ctx: ApiContext; bodyLimit: number }): Promise<void> {
   const { ctx } = opts;
 
   // Version negotiation of docker CLI 28: HEAD /_ping first, then GET; both answer 200 OK.
@@ -48,7 +50,11 @@ export default async function system(app: FastifyInstance, opts: { ctx: ApiConte
 
   app.get('/info', async () => buildInfo(ctx));
 
-  app.post('/auth', (request, reply) => proxy(request, reply, { engine: anyEngine(ctx), path: '/auth' }));
+  // The body is checked first (dockerd 20.10 answers 500 to one its decoder cannot read).
+  app.post('/auth', async (request, reply) => {
+    const body = parseAuthBody(await readBody(request, opts.bodyLimit));
+    return proxy(request, reply, { engine: anyEngine(ctx), path: '/auth', body: Buffer.from(JSON.stringify(body)) });
+  });
 
   if (ctx.options.debug) {
     // The original mounted Go's pprof here; the nearest Node equivalent is process figures.

@@ -9,6 +9,7 @@
  * min(requested, engine max), raised to the engine's minimum when needed (`engineVersionPrefix`).
  */
 import type { Engine } from '../engine/cluster-api.ts';
+import { SwarmError } from '../errors.ts';
 
 /** Highest version this manager speaks: the engines here are dockerd 20.10 (API 1.41). */
 export const MAX_API_VERSION = '1.41';
@@ -69,4 +70,18 @@ export function engineVersionPrefix(requested: string | undefined, engine: Pick<
   if (engine.apiVersion && compareVersions(v, engine.apiVersion) > 0) v = engine.apiVersion;
   if (engine.minApiVersion && compareVersions(v, engine.minApiVersion) < 0) v = engine.minApiVersion;
   return `/v${v}`;
+}
+
+/**
+ * The engine's version middleware: a client version above the advertised maximum or below the
+ * minimum is a 400 with dockerd's words (the original let any `/vX.Y` through).
+ */
+export function checkRequestedVersion(requested: string | undefined, max: string, min: string): void {
+  if (!requested) return;
+  if (compareVersions(requested, min) < 0) {
+    throw new SwarmError('SWARM_ERR_BAD_REQUEST', `client version ${requested} is too old. Minimum supported API version is ${min}, please upgrade your client to a newer version`);
+  }
+  if (compareVersions(requested, max) > 0) {
+    throw new SwarmError('SWARM_ERR_BAD_REQUEST', `client version ${requested} is too new. Maximum supported API version is ${max}`);
+  }
 }

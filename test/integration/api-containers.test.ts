@@ -218,12 +218,19 @@ test('cp both ways and commit', async () => {
 test('proxied calls adapt the client API version to the engine', async () => {
   const name = cname('ver');
   const id = (await ok('create', '--name', name, 'busybox', 'true')).trim();
-  // dockerd 20.10 refuses 1.50 ("client version 1.50 is too new") and anything under 1.12.
-  for (const v of ['v1.50', 'v1.41', 'v1.24', 'v1.5']) {
+  // dockerd 20.10 refuses 1.50 ("client version 1.50 is too new") and anything under 1.12;
+  // the manager refuses what is outside its advertised range the same way.
+  for (const v of ['v1.41', 'v1.24', 'v1.12']) {
     const r = await apiCall(m.host, 'GET', `/${v}/containers/${name}/json`);
     assert.equal(r.status, 200, `${v}: ${r.text}`);
     assert.equal(r.json().Id, id);
     assert.equal(r.headers['api-version'], '1.41');
+  }
+  for (const [v, message] of [['v1.50', 'client version 1.50 is too new. Maximum supported API version is 1.41'],
+    ['v1.5', 'client version 1.5 is too old. Minimum supported API version is 1.12, please upgrade your client to a newer version']]) {
+    const r = await apiCall(m.host, 'GET', `/${v}/containers/${name}/json`);
+    assert.equal(r.status, 400, `${v}: ${r.text}`);
+    assert.equal(r.json().message, message);
   }
   const direct = await apiCall(m.engines[0].host, 'GET', '/v1.50/version');
   assert.equal(direct.status, 400, 'the engine itself refuses 1.50');

@@ -52,8 +52,8 @@ test('HEAD and GET /_ping answer 200 OK with the negotiation headers', async () 
   }
 });
 
-test('/version names swarm, its API range and platform, under any version prefix', async () => {
-  for (const url of ['/version', '/v1.99/version', '/v1.12/version']) {
+test('/version names swarm, its API range and platform, under any version prefix in range', async () => {
+  for (const url of ['/version', '/v1.41/version', '/v1.12/version']) {
     const res = await app.inject({ method: 'GET', url });
     assert.equal(res.statusCode, 200);
     const v = res.json() as Record<string, unknown>;
