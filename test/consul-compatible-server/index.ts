@@ -6,7 +6,9 @@
 //
 //   node --import tsx test/consul-compatible-server/index.ts --listen 127.0.0.1:8500 [--session-ttl-min 10s]
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 /** Consul's hard-coded grace factor: a TTL session is invalidated only after 2 × TTL without renewal. */
@@ -27,6 +29,11 @@ export interface ConsulServerOptions {
   nodeName?: string;
   /** Consul's `session_ttl_min` agent setting (default 10 s). Tests lower it to keep TTLs short. */
   sessionTtlMinMs?: number;
+  /**
+   * HTTPS with client certificates checked against `ca` (Consul's `verify_incoming` with
+   * `ca_file`, `cert_file`, `key_file`): paths of PEM files.
+   */
+  tls?: { ca: string; cert: string; key: string };
 }
 
 interface KvEntry {
@@ -475,7 +482,14 @@ export async function startConsulServer(opts: ConsulServerOptions = {}): Promise
   const state = new ConsulState(opts.nodeName ?? 'swarm-consul-emulator', opts.sessionTtlMinMs ?? DEFAULT_SESSION_TTL_MIN_MS);
   const handler = createConsulHandler(state);
   const host = opts.host ?? '127.0.0.1';
-  let server = createServer((req, res) => { void handler(req, res); });
+  const listener: RequestListener = (req, res) => { void handler(req, res); };
+  const make = (): Server => (opts.tls
+    ? createHttpsServer({
+      ca: readFileSync(opts.tls.ca), cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key),
+      requestCert: true, rejectUnauthorized: true,
+    }, listener)
+    : createServer(listener));
+  let server = make();
   const listen = (port: number) => new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => { server.off('error', reject); resolve(); });
@@ -501,7 +515,7 @@ export async function startConsulServer(opts: ConsulServerOptions = {}): Promise
     },
     async start() {
       if (running) return;
-      server = createServer((req, res) => { void handler(req, res); });
+      server = make();
       srv.server = server;
       await listen(port);
       running = true;
