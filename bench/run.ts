@@ -28,16 +28,18 @@ const CHARTS = path.join(RESULTS, 'charts');
 const PARTS = ['scheduler', 'api', 'e2e', 'scale', 'failover'] as const;
 
 function usage(): never {
-  process.stderr.write(`usage: npm run bench -- [--quick] [--only ${PARTS.join(',')}]\n`);
+  process.stderr.write(`usage: npm run bench -- [--quick] [--profile] [--only ${PARTS.join(',')}]\n`);
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { quick: boolean; only: string[] | null } {
+function parseArgs(argv: string[]): { quick: boolean; profile: boolean; only: string[] | null } {
   let quick = false;
+  let profile = false;
   let only: string[] | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
+    else if (a === '--profile') profile = true;
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (!v) usage();
@@ -52,7 +54,7 @@ function parseArgs(argv: string[]): { quick: boolean; only: string[] | null } {
       usage();
     }
   }
-  return { quick, only };
+  return { quick, profile, only };
 }
 
 function git(args: string[]): string {
@@ -90,7 +92,7 @@ function briefError(e: Error): string {
 }
 
 async function main(): Promise<void> {
-  const { quick, only } = parseArgs(process.argv.slice(2));
+  const { quick, profile, only } = parseArgs(process.argv.slice(2));
   const progress = createProgress();
   const abort = new AbortController();
   let interrupted = 0;
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const exits: (() => Promise<void>)[] = [];
   const ctx: RunContext = {
-    quick, root: ROOT, progress, signal: abort.signal, shared: new Map(),
+    quick, profile, root: ROOT, progress, signal: abort.signal, shared: new Map(),
     onExit: (fn) => { exits.push(fn); },
   };
   const selected = only ?? [...PARTS];

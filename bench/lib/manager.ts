@@ -77,3 +77,44 @@ export function cpuMs(pid: number): number {
   const stime = Number(rest[12]);
   return ((utime + stime) * 1000) / CLK_TCK;
 }
+
+/**
+ * Start `swarm manage` under `node --cpu-prof` (the kit's startManager cannot pass Node flags,
+ * and NODE_OPTIONS refuses --cpu-prof). The profile is written when the manager exits on stop().
+ */
+export async function startProfiledManager(root: string, host: string, args: string[], profileDir: string): Promise<{ host: string; pid: number; stop(): Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const proc = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--import', 'tsx', 'core/cli/main.ts', 'manage', '-H', `tcp://${host}`, ...args], {
+    cwd: root, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(t);
+  };
+  const c = new Client(host, 1);
+  const t0 = Date.now();
+  try {
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`swarm manage exited with ${proc.exitCode}: ${stderr.trim().split('\n').pop()}`);
+      if (Date.now() - t0 > 120_000) throw new Error('swarm manage did not answer /_ping within 120 s');
+      try {
+        if ((await c.request('GET', '/_ping', undefined, 2_000)).status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  } finally {
+    c.close();
+  }
+  return { host: `tcp://${host}`, pid: proc.pid!, stop };
+}

@@ -59,6 +59,8 @@ export interface PartResult {
 
 export interface RunContext {
   quick: boolean;
+  /** `--profile`: run the scale part's manager under `node --cpu-prof` and report where its CPU went. */
+  profile: boolean;
   /** Repository root. */
   root: string;
   /** Progress reporting on stderr. */

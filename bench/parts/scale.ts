@@ -6,20 +6,36 @@
  * cluster fills.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { kit, requireCli } from '../lib/engines.ts';
 import { burst, Client, createStart } from '../lib/http.ts';
-import { cpuMs, rssMB, waitHealthy } from '../lib/manager.ts';
+import { summarizeProfile, type ProfileSummary } from '../lib/cpuprofile.ts';
+import { cpuMs, rssMB, startProfiledManager, waitHealthy } from '../lib/manager.ts';
 import { NotRunError, type BenchPart } from '../lib/part.ts';
 import { ratio, summarize, type Summary } from '../lib/stats.ts';
 import { evaluate, TARGETS } from '../lib/targets.ts';
-import type { RunContext, TargetResult } from '../lib/types.ts';
+import type { RunContext, TableSpec, TargetResult } from '../lib/types.ts';
 
 const SIM_HOST = '127.0.0.80';
 const SIM_BASE_PORT = 21_000;
 const CONCURRENCY = 10;
 const CHECKPOINT = 10_000;
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 interface SimProcess {
   proc: ChildProcess;
@@ -80,15 +96,19 @@ export const part: BenchPart = {
 
     progress.step(`starting ${engineCount} simulated engines`);
     const sim = await startSim(engineCount);
-    let mgr: Awaited<ReturnType<typeof startManager>> | undefined;
+    let mgr: { host: string; pid: number; stop(): Promise<void> } | undefined;
+    let profileDir: string | undefined;
     let m: Client | undefined;
     try {
       progress.step(`manager discovering ${engineCount} engines`);
       const t0 = Date.now();
-      mgr = await startManager([
-        '--engine-refresh-min-interval', '30s', '--engine-refresh-max-interval', '60s',
-        `nodes://${sim.engines.join(',')}`,
-      ], { timeoutMs: 120_000 });
+      const args = ['--engine-refresh-min-interval', '30s', '--engine-refresh-max-interval', '60s', `nodes://${sim.engines.join(',')}`];
+      if (ctx.profile) {
+        profileDir = mkdtempSync(path.join(os.tmpdir(), 'swarm-bench-prof-'));
+        mgr = await startProfiledManager(ctx.root, `${SIM_HOST}:${await freePort(SIM_HOST)}`, args, profileDir);
+      } else {
+        mgr = await startManager(args, { timeoutMs: 120_000 });
+      }
       m = new Client(mgr.host, CONCURRENCY * 2);
       const pid = mgr.pid;
       let discoverMs: number;
@@ -182,11 +202,38 @@ export const part: BenchPart = {
         evaluate(TARGETS.scaleRss, rssFigure, reduced ?? undefined),
         evaluate(TARGETS.scaleCollapse, collapse, n < 30_000 ? `${why}: ${n.toLocaleString('en')}-container run, not 30,000` : undefined),
       ];
+      if (ctx.profile) targets.forEach((t) => { t.note = `${t.note ? `${t.note}; ` : ''}measured with the manager under --cpu-prof`; });
       if (failures) targets.forEach((t) => { t.note = `${t.note ? `${t.note}; ` : ''}${failures} create+start failures (first: ${firstError.slice(0, 120)})`; });
+
+      // With --profile: stop the manager now so it writes its CPU profile, and report it.
+      const profileTables: TableSpec[] = [];
+      let profile: ProfileSummary | undefined;
+      if (profileDir) {
+        progress.step('writing the manager CPU profile');
+        await mgr.stop();
+        mgr = undefined;
+        const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(profileDir!, f));
+        const summaries = files.map((f) => summarizeProfile(f, ctx.root));
+        profile = summaries.sort((a, b) => b.totalMs - a.totalMs)[0]; // the main thread, not tsx's loader thread
+        if (profile) {
+          const p = profile;
+          profileTables.push({
+            title: `Manager CPU profile over the whole run (${(p.totalMs / 1000).toFixed(1)} s busy): our code that spent it (callees included)`,
+            columns: ['first frame in this repository', 'ms', 'share'],
+            rows: p.ours.map((r) => [r.frame, r.ms, `${(r.share * 100).toFixed(1)}%`]),
+          }, {
+            title: 'Manager CPU profile: self time per function',
+            columns: ['function', 'ms', 'share'],
+            rows: p.self.map((r) => [r.frame, r.ms, `${(r.share * 100).toFixed(1)}%`]),
+          });
+        }
+        rmSync(profileDir, { recursive: true, force: true });
+      }
 
       return {
         status: 'ok' as const,
         setup: {
+          ...(ctx.profile ? { profile: 'manager under node --cpu-prof (slower than normal)' } : {}),
           engines: `${engineCount} simulated (one process, ${SIM_HOST}:${SIM_BASE_PORT}+)`, containers: total, concurrency: CONCURRENCY,
           discovery: 'nodes:// list', refresh: '30s..60s (defaults)', 'idle window': `${idleWindowMs / 1000} s`,
         },
@@ -194,6 +241,7 @@ export const part: BenchPart = {
           discoverMs, rssIdleMB: rssIdle, rssAtCheckpointMB: rssCheckpoint ?? null, rssEndMB: rssEnd, rssAt, refresh,
           created: n, capped, failures, firstError, firstK: { containers: upto, seconds: firstKSeconds, rate: firstKRate, latency: firstKLat },
           deciles, collapse, loadCpuMs, managerCpuMsPerContainer: loadCpuMs / Math.max(1, n), simulator: simEnd,
+          ...(profile ? { profile } : {}),
         },
         targets,
         tables: [{
@@ -215,7 +263,7 @@ export const part: BenchPart = {
           title: 'As the cluster fills (each tenth of the run)',
           columns: ['containers', 'containers/s', 'p50 ms', 'p99 ms', 'max ms'],
           rows: deciles.map((d) => [`${d.from}–${d.to}`, d.rate, d.lat.p50, d.lat.p99, d.lat.max]),
-        }],
+        }, ...profileTables],
         charts: [{
           id: 'scale-latency', title: 'create+start latency as the cluster fills', kind: 'lines', unit: 'ms',
           categories: deciles.map((d, i) => `${(i + 1) * 10}%`),
