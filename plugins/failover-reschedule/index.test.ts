@@ -237,6 +237,21 @@ test('a replica does nothing; it acts once it becomes primary, and stops again w
   assert.deepEqual(cluster.where('y'), ['n3']);
 });
 
+test('a manager that becomes primary reschedules what is still on unhealthy nodes, skipping what already has a copy', async () => {
+  const cluster = new DataCluster().addNode('n1').addNode('n2').addNode('n3');
+  cluster.put('n1', 'left', { labels: POLICY });
+  cluster.put('n1', 'moved', { labels: { ...POLICY, [SWARM_ID_LABEL]: 'sid-moved' } });
+  cluster.put('n3', 'moved', { labels: { ...POLICY, [SWARM_ID_LABEL]: 'sid-moved' } }); // the old primary's copy
+  const { core, down } = setup(cluster, { assumePrimary: false });
+  await down('n1'); // seen as a replica: nothing happens
+  assert.deepEqual(cluster.where('left'), ['n1']);
+  await core.failover({ kind: 'primary-changed', primary: 'me:1', self: 'me:1', isPrimary: true });
+  for (let i = 0; i < 200 && cluster.where('left')[0] === 'n1'; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(cluster.where('left'), ['n2']);
+  assert.deepEqual(cluster.where('moved').sort(), ['n1', 'n3']); // untouched: no second copy, no conflict
+  await core.close();
+});
+
 test('a manager that was never told about elections acts as primary (no --replication)', async () => {
   const cluster = new DataCluster().addNode('n1').addNode('n2');
   cluster.put('n1', 'z', { labels: POLICY });

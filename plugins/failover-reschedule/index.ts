@@ -103,10 +103,30 @@ export default function reschedule(options: Partial<RescheduleOptions> = {}): Sw
         }, interval));
       };
 
+      /** Reschedule what is still on unhealthy nodes and has no copy on a healthy node yet. */
+      const adoptDownNodes = async (): Promise<void> => {
+        const nodes = core.cluster.nodes();
+        const placed = new Set<string>();
+        for (const n of nodes) {
+          if (n.state !== 'healthy') continue;
+          for (const c of n.containers) if (c.labels[SWARM_ID_LABEL]) placed.add(c.labels[SWARM_ID_LABEL]);
+        }
+        for (const n of nodes) {
+          if (n.state !== 'unhealthy' || !isPrimary) continue;
+          const left = n.containers.filter((c) => !placed.has(c.labels[SWARM_ID_LABEL] ?? ''));
+          const moved = await rescheduleNode(core, log, n, left);
+          if (moved.length > 0) stale.set(n.id, new Set([...(stale.get(n.id) ?? []), ...moved]));
+        }
+      };
+
       core.hooks.failover.tapPromise(NAME, async (event: FailoverEvent) => {
         if (event.kind === 'primary-changed') {
+          const became = event.isPrimary && !isPrimary;
           if (isPrimary !== event.isPrimary) log.info({ primary: event.primary }, event.isPrimary ? 'rescheduling enabled: this manager is primary' : 'rescheduling disabled: this manager is a replica');
           isPrimary = event.isPrimary;
+          // Nodes that went down while another manager was primary (it may have died with them).
+          // Not awaited: the election waits for this hook, and must keep renewing its lock.
+          if (became) void serial(() => adoptDownNodes()).catch((err) => log.error({ err }, 'rescheduling after election failed'));
           return;
         }
         if (!isPrimary) return; // only the primary runs the watchdog
