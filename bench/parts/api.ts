@@ -52,7 +52,7 @@ export function benchBody(run: string): Record<string, unknown> {
   return { Image: 'busybox:latest', Cmd: ['true'], Labels: { [BENCH_LABEL]: run } };
 }
 
-async function measure(ctx: RunContext, engines: BenchEngine[], rounds: number): Promise<OpResult[]> {
+async function measure(ctx: RunContext, engines: BenchEngine[], rounds: number, seedPerEngine: number): Promise<OpResult[]> {
   const { startManager } = await kit();
   const run = randomBytes(3).toString('hex');
   ctx.progress.step(`manager on ${engines.length} engine(s)`);
@@ -65,10 +65,10 @@ async function measure(ctx: RunContext, engines: BenchEngine[], rounds: number):
   const results: OpResult[] = [];
   try {
     await waitHealthy(m, engines.length, 60_000, undefined, ctx.signal);
-    // Some containers so that ps -a and inspect are not trivially empty: 10 per engine.
-    ctx.progress.step('seeding containers', 10 * engines.length);
+    // Some containers so that ps -a and inspect are not trivially empty.
+    ctx.progress.step('seeding containers', seedPerEngine * engines.length);
     const seeded: { id: string; engine: number }[] = [];
-    for (let i = 0; i < 10 * engines.length; i++) {
+    for (let i = 0; i < seedPerEngine * engines.length; i++) {
       const ei = i % engines.length;
       const { id } = await createStart(direct[ei], `bench-seed-${run}-${i}`, benchBody(run));
       seeded.push({ id, engine: ei });
@@ -145,9 +145,10 @@ export const part: BenchPart = {
     await requireCli();
     const engines = await benchEngines(ctx);
     const rounds = ctx.quick ? 60 : 400;
+    const seedPerEngine = ctx.quick ? 4 : 10;
     const results = [
-      ...await measure(ctx, engines.slice(0, 1), rounds),
-      ...await measure(ctx, engines, rounds),
+      ...await measure(ctx, engines.slice(0, 1), rounds, seedPerEngine),
+      ...await measure(ctx, engines, rounds, seedPerEngine),
     ];
 
     const worst = (op: Op) => {
@@ -175,7 +176,7 @@ export const part: BenchPart = {
     }];
     return {
       status: 'ok',
-      setup: { engines: '1 and 3 real dockerd (vfs)', rounds, 'create+start rounds': Math.max(6, Math.round(rounds / 5)), containers: '10 per engine present', client: 'keep-alive HTTP, API /v1.41' },
+      setup: { engines: '1 and 3 real dockerd (vfs)', rounds, 'create+start rounds': Math.max(6, Math.round(rounds / 5)), containers: `${seedPerEngine} per engine present`, client: 'keep-alive HTTP, API /v1.41' },
       raw: { results },
       targets,
       tables,
