@@ -56,14 +56,14 @@ test('a missing file is logged once with the legacy text, the watch goes on and 
     ac.abort();
   }
   const errors = lines.filter((l) => l.startsWith('failed to read'));
-  assert.deepEqual(errors, [ERR_READ(path, `ENOENT: no such file or directory, open '${path}'`)]);
+  assert.deepEqual(errors, [ERR_READ(path, `open ${path}: no such file or directory`)]);
 });
 
 test('failFast turns a read error into a rejection; register is not implemented', async () => {
   const core = createCore({ plugins: [file()] });
   const backend = await core.discovery('file:///nonexistent/swarm-cluster', { heartbeat: 1000, ttl: 1, opts: {}, failFast: true });
   await assert.rejects(async () => { for await (const _ of backend.watch(new AbortController().signal)) break; },
-    /^SwarmError: failed to read '\/nonexistent\/swarm-cluster': ENOENT/);
+    /^SwarmError: failed to read '\/nonexistent\/swarm-cluster': open \/nonexistent\/swarm-cluster: no such file or directory$/);
   await assert.rejects(backend.register('a:1'), { message: 'not implemented in this discovery service' });
 });
 

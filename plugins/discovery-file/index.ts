@@ -15,13 +15,23 @@ export const SCHEME = 'file';
 /** Legacy read error text. */
 export const ERR_READ = (path: string, why: string) => `failed to read '${path}': ${why}`;
 
+/**
+ * Node's `ENOENT: no such file or directory, open '/x'` in Go's words (`open /x: no such file or
+ * directory`), so the message reads as the legacy one did.
+ */
+export function goErrorText(err: unknown, path: string): string {
+  const e = err as NodeJS.ErrnoException;
+  const m = /^[A-Z]+: (.*?), \w+/.exec(e?.message ?? '');
+  return e?.syscall && m ? `${e.syscall} ${path}: ${m[1]}` : errText(err);
+}
+
 /** Read and parse the file once; throws one-line errors (read failure or invalid entry). */
 export async function readEntries(path: string): Promise<string[]> {
   let content: string;
   try {
     content = await readFile(path, 'utf8');
   } catch (err) {
-    throw discoveryError(ERR_READ(path, errText(err)), err);
+    throw discoveryError(ERR_READ(path, goErrorText(err, path)), err);
   }
   try {
     return dedupe(parseFileContent(content));

@@ -239,6 +239,41 @@ export function kvScenarios(s: KvSuite): void {
     assert.equal(eb.last()?.leader, '127.0.0.62:4000');
     assert.ok(!ea.states.some((st, i) => i > 0 && st.isLeader && ea.states[i - 1].isLeader), 'a yielded an unchanged state');
   });
+
+  test(`${s.scheme}: election across a store outage longer than ttl: the leader steps down, then exactly one leader again`, { timeout: 180_000 }, async (t) => {
+    const store = s.store();
+    const core = createCore({ plugins: [s.plugin()] });
+    t.after(() => core.close());
+    const prefix = uniquePrefix();
+    const ttl = Math.max(s.ttl, 3000);
+    const a = await core.discovery(url(prefix), opts());
+    const b = await core.discovery(url(prefix), opts());
+    const run = (backend: DiscoveryBackend, addr: string) => {
+      const ac = new AbortController();
+      const states: LeadershipState[] = [];
+      const done = (async () => { for await (const st of backend.elect!({ addr, ttl }, ac.signal)) states.push(st); })();
+      return { ac, states, done, last: () => states[states.length - 1] };
+    };
+    const ea = run(a, '127.0.0.63:4000');
+    const eb = run(b, '127.0.0.64:4000');
+    let stopped = false;
+    t.after(async () => {
+      ea.ac.abort(); eb.ac.abort(); await ea.done; await eb.done; await a.close?.(); await b.close?.();
+      if (stopped) await store.start().catch(() => undefined);
+    });
+    const oneLeader = () => [ea.last(), eb.last()].filter((st) => st?.isLeader).length === 1
+      && ea.last()?.leader !== undefined && ea.last()?.leader === eb.last()?.leader;
+    await waitUntil('one agreed leader', oneLeader, 30_000);
+    const leader = ea.last()!.isLeader ? ea : eb;
+    await store.stop();
+    stopped = true;
+    // Out of touch for a whole ttl, a leader must stop believing it leads.
+    await waitUntil('the leader steps down during the outage', () => leader.last()?.isLeader === false, ttl * 3 + 5000);
+    await pause(Math.max(0, 10_000 - ttl));
+    await store.start();
+    stopped = false;
+    await waitUntil('exactly one agreed leader after the outage', oneLeader, ttl * 4 + 30_000);
+  });
 }
 
 export async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
