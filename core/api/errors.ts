@@ -37,8 +37,16 @@ export function errorMessage(err: unknown): string {
   return text;
 }
 
+/**
+ * The docker CLI unwraps `message` only when Content-Type is exactly `application/json` (as dockerd
+ * sends it); fastify appends `; charset=utf-8` to string and object payloads, so send a Buffer.
+ */
+export function jsonBody(reply: FastifyReply, status: number, value: unknown): FastifyReply {
+  return reply.code(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(value)));
+}
+
 export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
-  return reply.code(errorStatus(err)).type('application/json').send({ message: errorMessage(err) });
+  return jsonBody(reply, errorStatus(err), { message: errorMessage(err) });
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
@@ -55,7 +63,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
   // Unknown routes and methods answer like the original's router (gorilla): 404 `404 page not found`.
   app.setNotFoundHandler((_request, reply) => {
-    reply.code(404).type('application/json').send({ message: NOT_FOUND_PAGE });
+    jsonBody(reply, 404, { message: NOT_FOUND_PAGE });
   });
 }
 
