@@ -11,6 +11,7 @@ import { loadEngineTlsFiles, loadTlsFiles, type ManageSettings } from '../../con
 import { startApi, type ApiServer } from '../api/index.ts';
 import { createCore } from '../core.ts';
 import { createCluster } from '../engine/index.ts';
+import { lazyRankPool } from '../pipeline/rank-pool.ts';
 import type { Cluster } from '../engine/cluster-api.ts';
 import type { DiscoveryBackend } from '../types.ts';
 import type { CommandContext } from './main.ts';
@@ -35,7 +36,10 @@ export async function runManage(s: ManageSettings, ctx: CommandContext): Promise
   const backend = await core.discovery(s.discovery, { heartbeat: s.heartbeat, ttl: 0, opts: s.discoveryOpts, logger: log });
   if (s.replication) checkElection(backend);
 
+  // Ranking moves to worker threads only for clusters large enough to gain from it (measured).
+  const rankPool = lazyRankPool();
   const cluster = createCluster(core, {
+    rankPool,
     refreshMinInterval: s.refreshMinInterval,
     refreshMaxInterval: s.refreshMaxInterval,
     failureRetry: s.failureRetry,
@@ -61,7 +65,7 @@ export async function runManage(s: ManageSettings, ctx: CommandContext): Promise
   const stopAll = async () => {
     controller.abort();
     // Each step is tried even when an earlier one fails: a half-closed manager must still exit.
-    for (const step of [() => api?.close(), () => cluster.close(), () => backend.close?.(), () => core.close()]) {
+    for (const step of [() => api?.close(), () => cluster.close(), () => backend.close?.(), () => rankPool.close(), () => core.close()]) {
       try { await step(); } catch (err) { log.error({ err: (err as Error).message }, 'error while stopping'); }
     }
   };

@@ -129,3 +129,25 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
     },
   };
 }
+
+/**
+ * A pool that starts its worker threads only when a cluster first reaches the threshold, so a
+ * manager of a few engines never pays for idle workers.
+ */
+export function lazyRankPool(options: RankPoolOptions = {}): RankPool {
+  const threshold = options.threshold ?? DEFAULT_POOL_THRESHOLD;
+  let pool: RankPool | undefined;
+  let closed = false;
+  return {
+    threshold,
+    score(nodes, scorer, request, seed) {
+      if (closed) return Promise.reject(new Error('rank pool is closed'));
+      pool ??= createRankPool({ ...options, threshold });
+      return pool.score(nodes, scorer, request, seed);
+    },
+    async close() {
+      closed = true;
+      await pool?.close();
+    },
+  };
+}
