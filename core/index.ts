@@ -6,3 +6,5 @@ export { SwarmError, ConfigError, isSwarmError, type SwarmErrorCode } from './er
 export { parseOptions, parseDuration, type SwarmPlugin, type PluginFactory } from './plugin.ts';
 export { parseDiscoveryUrl } from './discovery-url.ts';
 export type * from './types.ts';
+// The legacy expression grammar (constraint/affinity/whitelist), for third-party filters.
+export { parseExpr, parseExprs, matchExpr, compileValue, exprString, ExprError } from './expr.ts';
