@@ -37,9 +37,21 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, message: string)
   }
 }
 
-/** Per-call deadline derived from the heartbeat: long enough for a slow store, short enough to notice an outage. */
+/**
+ * Per-call deadline derived from the heartbeat: long enough for a slow store on a loaded machine
+ * (1 s proved too short: gRPC name resolution alone took over a second on 2 busy cores), short
+ * enough to notice an outage.
+ */
 export function callTimeout(heartbeat: number): number {
-  return Math.max(1000, Math.min(heartbeat, 5000));
+  return Math.max(3000, Math.min(heartbeat, 10_000));
+}
+
+/**
+ * Deadline for leader-election calls: a leader must learn that it cannot renew before its lock
+ * expires, so no call may take longer than half the ttl (nor less than a second).
+ */
+export function electionTimeout(ttl: number, heartbeat: number): number {
+  return Math.max(1000, Math.min(callTimeout(heartbeat), Math.floor(ttl / 2)));
 }
 
 /** One-line text of an error (first line of its message), for log lines and rejections. */

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { SwarmPlugin } from '../../core/plugin.ts';
 import type { DiscoveryBackend, DiscoveryOptions, DiscoveryUrl, LeadershipState } from '../../core/types.ts';
 import {
-  Backoff, backendLogger, callTimeout, discoveryError, errText, kvPaths, parseKvUrl, readKvTls, sleep, watchLoop,
+  Backoff, backendLogger, callTimeout, discoveryError, electionTimeout, errText, kvPaths, parseKvUrl, readKvTls, sleep, watchLoop,
   type WatchSource,
 } from '../discovery-common/index.ts';
 
@@ -106,15 +106,15 @@ export function createConsulBackend(url: DiscoveryUrl, options: DiscoveryOptions
     }
   }
 
-  async function newSession(behavior: 'delete' | 'release', ttlMs: number, name: string): Promise<string> {
-    const r = await call((c) => c.session.create({ name, behavior, ttl: sessionTtl(ttlMs), lockdelay: '0s', timeout }));
+  async function newSession(behavior: 'delete' | 'release', ttlMs: number, name: string, t = timeout): Promise<string> {
+    const r = await call((c) => c.session.create({ name, behavior, ttl: sessionTtl(ttlMs), lockdelay: '0s', timeout: t }));
     return r.ID;
   }
 
   /** Renew; false when the session is gone (expired while the store was away, or destroyed). */
-  async function renew(id: string): Promise<boolean> {
+  async function renew(id: string, t = timeout): Promise<boolean> {
     try {
-      await call((c) => c.session.renew({ id, timeout }));
+      await call((c) => c.session.renew({ id, timeout: t }));
       return true;
     } catch (err) {
       const status = (err as { statusCode?: number }).statusCode;
@@ -183,6 +183,8 @@ export function createConsulBackend(url: DiscoveryUrl, options: DiscoveryOptions
 
   async function* elect(candidate: { addr: string; ttl: number }, signal: AbortSignal): AsyncGenerator<LeadershipState> {
     const key = paths.leader;
+    // A leader must learn that it cannot renew before its session runs out.
+    const et = electionTimeout(candidate.ttl, options.heartbeat);
     const period = Math.max(200, Math.floor(candidate.ttl / 3));
     const backoff = new Backoff(Math.min(500, period), Math.max(period, 1000));
     let session: string | undefined;
@@ -194,8 +196,8 @@ export function createConsulBackend(url: DiscoveryUrl, options: DiscoveryOptions
       while (!signal.aborted) {
         let next: LeadershipState;
         try {
-          if (session !== undefined && !(await renew(session))) session = undefined;
-          if (session === undefined) session = await newSession('release', candidate.ttl, `swarm-leader-${candidate.addr}`);
+          if (session !== undefined && !(await renew(session, et))) session = undefined;
+          if (session === undefined) session = await newSession('release', candidate.ttl, `swarm-leader-${candidate.addr}`, et);
           const sid = session;
           const ctx = context(signal);
           let res: RawResponse;
@@ -203,7 +205,7 @@ export function createConsulBackend(url: DiscoveryUrl, options: DiscoveryOptions
           try {
             // Blocks while nothing changes (at most one renewal period), so a release is seen at once.
             [res, item] = await call((c) => c.kv.get({
-              key, index: String(index), wait: `${period}ms`, timeout: period + timeout, ctx,
+              key, index: String(index), wait: `${period}ms`, timeout: period + et, ctx,
             })) as unknown as [RawResponse, KvItem | undefined];
           } finally {
             ctx.done();
@@ -212,8 +214,8 @@ export function createConsulBackend(url: DiscoveryUrl, options: DiscoveryOptions
           const idx = indexOf(res);
           index = idx < index ? 0 : idx;
           if (!item?.Session) {
-            await call((c) => c.kv.set({ key, value: candidate.addr, acquire: sid, timeout }));
-            [, item] = await call((c) => c.kv.get({ key, timeout, ctx: context() })) as unknown as [RawResponse, KvItem | undefined];
+            await call((c) => c.kv.set({ key, value: candidate.addr, acquire: sid, timeout: et }));
+            [, item] = await call((c) => c.kv.get({ key, timeout: et, ctx: context() })) as unknown as [RawResponse, KvItem | undefined];
           }
           next = item?.Session
             ? { leader: item.Value ?? undefined, isLeader: item.Session === sid }
@@ -242,8 +244,8 @@ export function createConsulBackend(url: DiscoveryUrl, options: DiscoveryOptions
       if (session !== undefined) {
         // Resign: release the key (a follower's blocking query returns at once), then drop the session.
         const sid = session;
-        await call((c) => c.kv.set({ key, value: candidate.addr, release: sid, timeout }))
-          .then(() => call((c) => c.session.destroy({ id: sid, timeout })))
+        await call((c) => c.kv.set({ key, value: candidate.addr, release: sid, timeout: et }))
+          .then(() => call((c) => c.session.destroy({ id: sid, timeout: et })))
           .catch((err: unknown) => logger.warn(`leader election: resign failed (${errText(err)}); the lock is released when the session expires`));
       }
     }

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { SwarmPlugin } from '../../core/plugin.ts';
 import type { DiscoveryBackend, DiscoveryOptions, DiscoveryUrl, LeadershipState } from '../../core/types.ts';
 import {
-  Backoff, backendLogger, callTimeout, discoveryError, errText, kvPaths, parseKvUrl, readKvTls, sleep, watchLoop,
+  Backoff, backendLogger, callTimeout, discoveryError, electionTimeout, errText, kvPaths, parseKvUrl, readKvTls, sleep, watchLoop,
   type WatchSource,
 } from '../discovery-common/index.ts';
 
@@ -50,17 +50,17 @@ export function createEtcdBackend(url: DiscoveryUrl, options: DiscoveryOptions, 
   const tls = readKvTls(options);
   const timeout = callTimeout(options.heartbeat);
   const what = `etcd ${kv.hosts.join(',')}`;
-  const clientOptions: IOptions = {
+  const clientOptions = (deadline: number): IOptions => ({
     hosts: kv.hosts.map((h) => `${tls ? 'https' : 'http'}://${h}`),
-    dialTimeout: timeout,
+    dialTimeout: deadline,
     // A stopped etcd makes calls hang rather than fail: a deadline turns that into an error.
-    defaultCallOptions: () => ({ deadline: Date.now() + timeout }),
+    defaultCallOptions: () => ({ deadline: Date.now() + deadline }),
     // No per-host circuit breaker: it would hide the real error ("circuit breaker is open") and
     // delay recovery; our own loops back off. The client's global retry still rotates hosts.
     faultHandling: { host: () => passThroughPolicy },
     ...(tls ? { credentials: { rootCertificate: tls.ca, certChain: tls.cert, privateKey: tls.key } } : {}),
-  };
-  const client = new Etcd3(clientOptions);
+  });
+  const client = new Etcd3(clientOptions(timeout));
   const nodesPrefix = `${paths.nodes}/`;
   /** The lease behind each address this process registered (one per addr: nothing duplicated). */
   const leases = new Map<string, Lease>();
@@ -111,7 +111,14 @@ export function createEtcdBackend(url: DiscoveryUrl, options: DiscoveryOptions, 
     },
 
     elect(candidate, signal) {
-      return elect(client, paths.leader, candidate, signal, { logger, what, timeout });
+      // Its own client: election calls get a deadline below half the ttl, so a leader learns in
+      // time that it cannot renew.
+      const deadline = electionTimeout(candidate.ttl, options.heartbeat);
+      const own = new Etcd3(clientOptions(deadline));
+      const inner = elect(own, paths.leader, candidate, signal, { logger, what, timeout: deadline });
+      return (async function* () {
+        try { yield* inner; } finally { own.close(); }
+      })();
     },
 
     async close() {
@@ -150,7 +157,9 @@ async function* elect(
       let next: LeadershipState;
       try {
         if (!watcher) watcher = client.watch().key(key).watcher();
-        if (lease && state?.isLeader) {
+        // Keep our lease alive whenever we hold one: also after stepping down during an outage,
+        // so that if it survived we are simply leader again instead of leaving an orphan lock.
+        if (lease) {
           try {
             await lease.keepaliveOnce();
             lastRenew = Date.now();
@@ -180,7 +189,6 @@ async function* elect(
         if (!down) { down = true; o.logger.warn(`leader election: ${o.what} unreachable (${errText(err)}), retrying`); }
         // A leader that could not renew for a whole ttl has lost its lease: step down.
         if (state?.isLeader && Date.now() - lastRenew >= candidate.ttl) {
-          dropLease();
           state = { leader: undefined, isLeader: false };
           yield state;
         }

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { SwarmPlugin } from '../../core/plugin.ts';
 import type { DiscoveryBackend, DiscoveryOptions, DiscoveryUrl, LeadershipState } from '../../core/types.ts';
 import {
-  Backoff, backendLogger, callTimeout, discoveryError, errText, kvPaths, parseKvUrl, sleep, watchLoop,
+  Backoff, backendLogger, callTimeout, discoveryError, electionTimeout, errText, kvPaths, parseKvUrl, sleep, watchLoop,
   type WatchSource,
 } from '../discovery-common/index.ts';
 
@@ -175,7 +175,7 @@ export function createZookeeperBackend(url: DiscoveryUrl, options: DiscoveryOpti
     elect(candidate, signal) {
       // Its own session, whose timeout is the replication ttl: a crashed primary's lock node
       // goes when that session expires.
-      const own = new ZkSession(kv.hosts.join(','), Math.max(1000, candidate.ttl), callTimeout(options.heartbeat));
+      const own = new ZkSession(kv.hosts.join(','), Math.max(1000, candidate.ttl), electionTimeout(candidate.ttl, options.heartbeat));
       const inner = elect(own, leaderDir, candidate, signal, { logger, what });
       return (async function* () {
         try { yield* inner; } finally { own.close(); }
