@@ -104,6 +104,7 @@ async function main(): Promise<void> {
   });
 
   const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg().map((x) => Number(x.toFixed(2)));
   const exits: (() => Promise<void>)[] = [];
   const ctx: RunContext = {
     quick, profile, root: ROOT, progress, signal: abort.signal, shared: new Map(),
@@ -115,6 +116,8 @@ async function main(): Promise<void> {
   for (const name of selected) {
     progress.part(name);
     const t0 = Date.now();
+    // Other work on the machine shows in every absolute figure: record it beside them.
+    const load0 = os.loadavg()[0].toFixed(1);
     let part: BenchPart | undefined;
     let result: PartResult;
     try {
@@ -123,6 +126,7 @@ async function main(): Promise<void> {
       if (abort.signal.aborted) throw new NotRunError('run interrupted');
       const r = await part.run(ctx);
       result = { part: name, title: part.title, durationMs: Date.now() - t0, ...r };
+      result.setup = { ...result.setup, 'load average (1 min) at start → end': `${load0} → ${os.loadavg()[0].toFixed(1)}` };
     } catch (err) {
       const e = err as Error;
       const notRunReason = err instanceof NotRunError ? err.message : undefined;
@@ -178,6 +182,8 @@ async function main(): Promise<void> {
         memoryMB: Math.round(os.totalmem() / 2 ** 20),
         node: process.version,
         platform: `${os.platform()} ${os.release()}`,
+        loadAverageAtStart: loadAtStart,
+        loadAverageAtEnd: os.loadavg().map((x) => Number(x.toFixed(2))),
       },
       git: { commit: git(['rev-parse', 'HEAD']), dirty: git(['status', '--porcelain', '--', 'core', 'plugins', 'config', 'bench']) !== '' },
     },

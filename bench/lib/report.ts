@@ -5,7 +5,7 @@ export interface RunMeta {
   finishedAt: string;
   quick: boolean;
   only: string[] | null;
-  machine: { cpus: number; cpuModel: string; memoryMB: number; node: string; platform: string };
+  machine: { cpus: number; cpuModel: string; memoryMB: number; node: string; platform: string; loadAverageAtStart?: number[]; loadAverageAtEnd?: number[] };
   git: { commit: string; dirty: boolean };
 }
 
@@ -39,7 +39,9 @@ export function renderMarkdown(run: RunResult, chartPath: (id: string) => string
   out.push(`Run ${meta.startedAt} → ${meta.finishedAt}${meta.quick ? ' · **quick run** (reduced sizes, see each part)' : ' · full run'}` +
     `${meta.only ? ` · parts: ${meta.only.join(', ')}` : ''}.`);
   out.push(`Machine: ${meta.machine.cpus} × ${meta.machine.cpuModel}, ${meta.machine.memoryMB} MB RAM, Node ${meta.machine.node}, ${meta.machine.platform}. ` +
-    `Commit \`${meta.git.commit.slice(0, 12)}\`${meta.git.dirty ? ' (work tree had uncommitted changes)' : ''}.`);
+    `Commit \`${meta.git.commit.slice(0, 12)}\`${meta.git.dirty ? ' (work tree had uncommitted changes)' : ''}.` +
+    (meta.machine.loadAverageAtStart ? ` Load average (1/5/15 min) at start ${meta.machine.loadAverageAtStart.join(' / ')}, at end ${meta.machine.loadAverageAtEnd?.join(' / ')}` +
+      `${(meta.machine.loadAverageAtEnd?.[1] ?? 0) > meta.machine.cpus * 1.5 ? ' — **the machine was busy with other work: absolute figures are pessimistic, ratios less affected**' : ''}.` : ''));
   out.push('');
   out.push('Every comparison is a ratio of two figures measured side by side in the same run (interleaved where possible): ' +
     'absolute numbers on a shared 2-core machine are noisy, ratios much less so. Targets are computed by the run from the measurements; ' +
