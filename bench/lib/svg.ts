@@ -43,7 +43,11 @@ export function renderChart(spec: ChartSpec): string {
   const values = spec.series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));
   if (spec.reference) values.push(spec.reference.value);
   const plotW = W - M.left - M.right;
-  const plotH = H - M.top - M.bottom;
+  // Long category labels that would overlap are drawn at an angle, with room made below.
+  const maxLabel = Math.max(0, ...spec.categories.map((c) => c.length));
+  const rotate = maxLabel * 6.5 > plotW / Math.max(1, spec.categories.length);
+  const bottom = rotate ? Math.max(M.bottom, 24 + maxLabel * 3.6) : M.bottom;
+  const plotH = H - M.top - bottom;
   const useLog = Boolean(spec.log) && values.length > 0 && values.every((v) => v > 0);
 
   let y: (v: number) => number;
@@ -77,7 +81,11 @@ export function renderChart(spec: ChartSpec): string {
   const n = Math.max(1, spec.categories.length);
   const band = plotW / n;
   spec.categories.forEach((c, i) => {
-    out.push(`<text x="${(M.left + band * (i + 0.5)).toFixed(1)}" y="${M.top + plotH + 18}" text-anchor="middle" fill="#333">${esc(c)}</text>`);
+    const cx = (M.left + band * (i + 0.5)).toFixed(1);
+    const cy = M.top + plotH + 18;
+    out.push(rotate
+      ? `<text transform="translate(${cx} ${cy - 4}) rotate(-30)" text-anchor="end" fill="#333">${esc(c)}</text>`
+      : `<text x="${cx}" y="${cy}" text-anchor="middle" fill="#333">${esc(c)}</text>`);
   });
 
   const base = useLog ? M.top + plotH : y(0);
