@@ -94,7 +94,7 @@ export function haScenario(backend: Backend): void {
   ];
 
   const startOne = async (addr: string) => {
-    const m = await startManager(managerArgs(addr), { timeoutMs: 60_000 });
+    const m = await startManager(managerArgs(addr), { timeoutMs: 120_000 }); // tsx compiles the tree on start: slow on a busy 2-core machine
     managers.set(addr, m);
     return m;
   };
