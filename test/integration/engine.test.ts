@@ -9,6 +9,7 @@ import { createCore, type Core } from '../../core/core.ts';
 import { isSwarmError } from '../../core/errors.ts';
 import type { FailoverEvent } from '../../core/types.ts';
 import { createCluster } from '../../core/engine/index.ts';
+import type { EngineImpl } from '../../core/engine/engine.ts';
 import type { Cluster, ClusterEvent } from '../../core/engine/cluster-api.ts';
 import health from '../../plugins/filter-health/index.ts';
 import port from '../../plugins/filter-port/index.ts';
@@ -310,7 +311,7 @@ describe('engine health state machine on a private engine', () => {
     core.hooks.failover.tap('test-recorder', (e) => { failovers.push(e); });
     cluster = createCluster(core, {
       refreshMinInterval: 1000, refreshMaxInterval: 1000, failureRetry: 2, overcommit: 0.05, createRetry: 0,
-      eventRestartUnit: 100, requestTimeout: 2000,
+      eventRestartUnit: 100, requestTimeout: 15_000,
     });
     const events = collect(cluster);
     const te = group.engines[0];
@@ -355,6 +356,21 @@ describe('engine health state machine on a private engine', () => {
     await cluster.removeContainer(name, { force: true, volumes: false });
     assert.equal(cluster.container(name), undefined);
     await cluster.removeContainer(sleeper, { force: true, volumes: false });
+  });
+
+  test('without the event monitor, the refresh loop still brings state and inspect data up to date', async () => {
+    const te = group.engines[0];
+    const engine = cluster.engine(te.addr) as EngineImpl;
+    const name = unique('quiet');
+    await cluster.createContainer({ Image: 'busybox', Cmd: ['sleep', '600'] }, name);
+    await cluster.startContainer(name);
+    engine.stopEvents(); // events are missed until the next refresh tick restarts the monitor
+    assert.equal((await dockerCli(te.host, ['kill', name])).code, 0);
+    await until('state from the refresh', () => {
+      const c = cluster.container(name)?.container;
+      return c?.view.state === 'exited' && c.inspect?.State?.Status === 'exited';
+    });
+    await cluster.removeContainer(name, { force: true, volumes: false });
   });
 
   test('an engine down when added stays Pending, then is validated once it is up', async () => {
