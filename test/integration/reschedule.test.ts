@@ -52,7 +52,7 @@ before(async () => {
   manager = await startManager([
     '--engine-refresh-min-interval', '1s', '--engine-refresh-max-interval', '1s', '--engine-failure-retry', '2',
     `nodes://${e1.addr},${e2.addr}`,
-  ]);
+  ], { timeoutMs: 120_000 }); // a busy 2-core machine compiles the tree slowly
   await waitFor('both nodes healthy', async () => (await healthyNodes()).length === 2, { timeoutMs: 60_000, intervalMs: 500 });
 });
 
