@@ -63,7 +63,38 @@ export function openEngineRequest(engine: Engine, call: EngineCall): http.Client
   };
   if (ep.socketPath) options.socketPath = ep.socketPath;
   else { options.host = ep.host; options.port = ep.port; }
-  return ep.tls ? https.request({ ...options, ...ep.tls }) : http.request(options);
+  const req = ep.tls ? https.request({ ...options, ...ep.tls }) : http.request(options);
+  const timeout = answerTimeoutFor(call);
+  if (timeout > 0) {
+    // A hung engine (SIGSTOP, overloaded) must not hold the client forever: once the request is
+    // sent, the engine has `timeout` ms to start answering. ETIMEDOUT counts toward its health.
+    let timer: NodeJS.Timeout | undefined;
+    req.on('finish', () => {
+      timer = setTimeout(() => {
+        const err = Object.assign(new Error(`engine ${engine.name || engine.addr} did not answer within ${timeout / 1000}s (timed out)`), { code: 'ETIMEDOUT' });
+        req.destroy(err);
+      }, timeout);
+    });
+    const clear = () => clearTimeout(timer);
+    req.on('response', clear);
+    req.on('close', clear);
+  }
+  return req;
+}
+
+let engineAnswerTimeout = 0;
+
+/** The answer timeout of proxied engine requests (buildApp sets it from `engineTimeout`). */
+export function setEngineAnswerTimeout(ms: number | undefined): void {
+  engineAnswerTimeout = ms && ms > 0 ? ms : 0;
+}
+
+/** `stop`/`restart` legitimately wait `t` seconds (default 10) before answering. */
+function answerTimeoutFor(call: EngineCall): number {
+  if (engineAnswerTimeout === 0) return 0;
+  if (!/\/(stop|restart)$/.test(call.path)) return engineAnswerTimeout;
+  const t = Number(new URLSearchParams(call.query ?? '').get('t') ?? 10);
+  return engineAnswerTimeout + (Number.isFinite(t) && t > 0 ? t * 1000 : 0);
 }
 
 /** Response of a buffered engine call. */

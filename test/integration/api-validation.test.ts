@@ -41,7 +41,7 @@ const create = (body: object | string, headers: Record<string, string> = JSON_CT
   ({ method: 'POST', url: '/containers/create', headers, payload: typeof body === 'string' ? body : JSON.stringify(body) });
 
 test('create: wrong Go types are a 400 with the decoder message, before any scheduling', async () => {
-  const cases: [object, string][] = [
+  const cases: [object, string | RegExp][] = [
     [{ Image: 5 }, 'invalid JSON: json: cannot unmarshal number 5 into Go struct field Config.Image of type string'],
     [{ Image: ['busybox'] }, 'invalid JSON: json: cannot unmarshal array into Go struct field Config.Image of type string'],
     [{ image: true }, 'invalid JSON: json: cannot unmarshal boolean into Go struct field Config.Image of type string'],
