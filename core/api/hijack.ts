@@ -91,8 +91,14 @@ export function splice(
     upstream.destroy();
   });
   // pipe() ends the other side on 'end' (half-close) and keeps the reverse direction open.
+  // A client gone for good has nobody left to read: drop the engine side.
   socket.on('close', () => upstream.destroy());
-  upstream.on('close', () => socket.destroy());
+  // The engine closing normally must not cut output still queued for the client (pipe ends the
+  // client side once it is written); only a broken engine connection is torn down at once.
+  upstream.on('close', (hadError: boolean) => {
+    if (hadError) socket.destroy();
+    else if (!socket.writableEnded) socket.end();
+  });
 }
 
 /** What the upgrade router needs from the app. */

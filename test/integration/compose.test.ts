@@ -87,6 +87,17 @@ test('scale adds replicas and logs gathers their output', async () => {
   for (const i of [1, 2, 3]) assert.match(out, new RegExp(`web_${i}\\s+\\| web-started`));
 });
 
+test('exec -T and run --rm -T go through hijacked connections', async () => {
+  const exec = await compose('exec', '-T', 'web', 'echo', 'exec-from-compose');
+  assert.equal(exec.code, 0, exec.stderr);
+  assert.equal(exec.stdout, 'exec-from-compose\n');
+  const failing = await compose('exec', '-T', 'web', 'sh', '-c', 'exit 3');
+  assert.equal(failing.code, 3);
+  const run = await compose('run', '--rm', '-T', 'worker', 'echo', 'run-from-compose');
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, 'run-from-compose\n', run.stderr);
+});
+
 test('down stops and removes everything', async () => {
   const down = await compose('down', '-t', '1');
   assert.equal(down.code, 0, down.stderr);
