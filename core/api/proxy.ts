@@ -21,6 +21,11 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization', 'proxy-authenticate',
 ]);
 
+/**
+ * Keep-alive pools, one per engine endpoint. Module-wide on purpose: a pool is only a socket
+ * cache keyed by the endpoint (several API servers in one process may share it safely), and idle
+ * sockets are unref'd by Node, so nothing here keeps the process alive or leaks between managers.
+ */
 const agents = new Map<string, http.Agent>();
 
 /** One keep-alive agent per endpoint; TLS endpoints get an https agent with their options. */
