@@ -22,27 +22,22 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * Keep-alive pools, one per engine endpoint. Module-wide on purpose: a pool is only a socket
- * cache keyed by the endpoint (several API servers in one process may share it safely), and idle
- * sockets are unref'd by Node, so nothing here keeps the process alive or leaks between managers.
+ * Keep-alive pools: one agent for plain engines, one per TLS options object (an agent pools per
+ * host:port by itself). Module-wide on purpose: an agent is only a socket cache, several API
+ * servers in one process may share it safely, TLS settings never mix (keyed by their object), and
+ * idle sockets are unref'd by Node, so nothing here keeps the process alive.
  */
-const agents = new Map<string, http.Agent>();
+const plainAgent = new http.Agent({ keepAlive: true });
+const tlsAgents = new WeakMap<object, https.Agent>();
 
-/** One keep-alive agent per endpoint; TLS endpoints get an https agent with their options. */
 function agentFor(ep: EngineEndpoint): http.Agent {
-  const key = ep.socketPath ?? `${ep.tls ? 'https' : 'http'}://${ep.host}:${ep.port}`;
-  let agent = agents.get(key);
+  if (!ep.tls) return plainAgent;
+  let agent = tlsAgents.get(ep.tls);
   if (!agent) {
-    agent = ep.tls ? new https.Agent({ keepAlive: true, ...ep.tls }) : new http.Agent({ keepAlive: true });
-    agents.set(key, agent);
+    agent = new https.Agent({ keepAlive: true, ...ep.tls });
+    tlsAgents.set(ep.tls, agent);
   }
   return agent;
-}
-
-/** Close idle keep-alive sockets (manager shutdown). */
-export function destroyAgents(): void {
-  for (const a of agents.values()) a.destroy();
-  agents.clear();
 }
 
 export interface EngineCall {
