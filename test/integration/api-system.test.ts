@@ -145,3 +145,27 @@ test('with --cors, proxied and streamed answers carry the CORS headers too', asy
     await cors.close();
   }
 });
+
+test('reservations show up in docker info: -m and -c count memory and CPUs on the chosen node', async () => {
+  const node = m.engines[0];
+  const units: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
+  const reserved = async () => {
+    const lines = (await ok('info')).split('\n');
+    const at = lines.indexOf(`  ${node.name}: ${node.addr}`);
+    const cpu = /^   └ Reserved CPUs: (\d+) \/ (\d+)$/.exec(lines[at + 4]);
+    const mem = /^   └ Reserved Memory: ([\d.]+) (\w+) \/ ([\d.]+) (\w+)$/.exec(lines[at + 5]);
+    assert.ok(cpu && mem, lines.slice(at, at + 7).join('\n'));
+    return { cpus: Number(cpu[1]), memory: Number(mem[1]) * units[mem[2]] };
+  };
+  const before = await reserved();
+  const name = uniqueName('resv');
+  try {
+    await ok('run', '-d', '--name', name, '-m', '64m', '-c', '1', '-e', `constraint:node==${node.name}`, 'busybox', 'sleep', '300');
+    const after = await reserved();
+    assert.equal(after.cpus, before.cpus + 1);
+    // 4 significant digits: the difference is 64 MiB up to the rounding of the larger figure
+    assert.ok(Math.abs(after.memory - before.memory - 64 * 1024 ** 2) <= Math.max(after.memory, 1) / 1000, `${before.memory} → ${after.memory}`);
+  } finally {
+    await docker('rm', '-f', name);
+  }
+});
