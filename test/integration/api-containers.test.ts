@@ -286,3 +286,16 @@ test('creating from an image no node holds is a 404, as on an engine', async () 
   assert.equal(api.status, 404);
   assert.deepEqual(api.json(), { message: `No such image: ${image}` });
 });
+
+test('ps -n (limit) lists the newest containers first', async () => {
+  const older = cname('older');
+  const newer = cname('newer');
+  await ok('create', '--name', older, 'busybox', 'true');
+  await new Promise((r) => setTimeout(r, 1100)); // Created has second precision
+  await ok('create', '--name', newer, 'busybox', 'true');
+  const last = await ok('ps', '-n', '1', '--format', '{{.Names}}');
+  assert.match(last.trim(), new RegExp(`^node-\\d+/${newer}$`));
+  const two = (await ok('ps', '-n', '2', '--format', '{{.Names}}')).trim().split('\n');
+  assert.equal(two.length, 2);
+  assert.match(two[1], new RegExp(`/${older}$`));
+});
