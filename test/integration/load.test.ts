@@ -55,7 +55,7 @@ after(async () => {
   if (manager) {
     const left = await dockerCli(manager.host, ['ps', '-a', '-q', '--filter', `label=${LABEL}`]);
     const ids = left.stdout.split('\n').filter(Boolean);
-    for (let i = 0; i < ids.length; i += 50) await dockerCli(manager.host, ['rm', '-f', ...ids.slice(i, i + 50)], { timeoutMs: 300_000 });
+    for (let i = 0; i < ids.length; i += 50) await dockerCli(manager.host, ['rm', '-f', ...ids.slice(i, i + 50)], { timeout: 300_000 });
     await manager.stop();
   }
   await stopEngines();
