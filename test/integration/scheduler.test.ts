@@ -142,14 +142,16 @@ test('soft rules: honoured when possible, dropped when not', async () => {
   assert.equal(await runOn(m.host, cname('wl'), '-e', 'whitelist:node==node-1|node-3', '-e', 'constraint:zone==b'), 'node-3');
 });
 
-test('no node fits: legacy error texts', async () => {
+test('no node fits: legacy error texts; unparsable expressions are a 400 naming them', async () => {
   const rows: [string[], string][] = [
     [['-e', 'constraint:node==nope'], `${PREFIX}\n[available container slots]\n[node==nope]`],
     [['-e', 'constraint:storage==ssd', '-e', 'constraint:zone==c'], `${PREFIX}\n[available container slots]\n[storage==ssd zone==c]`],
     [['-e', 'affinity:container==no-such-container'], `${PREFIX}\n[available container slots]\n[container==no-such-container (soft=false)]`],
     [['-e', 'whitelist:node==node-9'], `${PREFIX}\n[available container slots]\n[node==node-9 (soft=false)]`],
-    [['-e', 'constraint:a==b'], `${PREFIX}\n[available container slots]\nerror from constraint filter: Key 'a' is invalid`],
-    [['-e', 'constraint:storage'], `${PREFIX}\n[available container slots]\nerror from constraint filter: One of operator ==, != is expected`],
+    // An expression that does not parse is bad input: a 400 naming it (the original listed it as a
+    // scheduling failure, 500); the grammar's own messages are the original's.
+    [['-e', 'constraint:a==b'], "Error response from daemon: invalid constraint expression 'a==b': Key 'a' is invalid"],
+    [['-e', 'constraint:storage'], "Error response from daemon: invalid constraint expression 'storage': One of operator ==, != is expected"],
     [['-m', '100000g'], 'Error response from daemon: no resources available to schedule container'],
     [['-e', 'reschedule:always'], 'Error response from daemon: invalid reschedule policy: always'],
   ];
