@@ -162,7 +162,7 @@ export function haScenario(backend: Backend): void {
     assert.doesNotMatch(pinfo.stdout, /Primary: /);
   });
 
-  test(`${backend}: docker commands through a replica reach the primary (run, attach output, logs, exec, ps, rm)`, async () => {
+  test(`${backend}: docker commands through a replica reach the primary (run, attach output, logs, logs -f, wait, exec, ps, rm)`, async () => {
     const primary = await waitAgreement('one agreed primary');
     await waitNodes();
     const replica = running().find((a) => a !== primary)!;
@@ -185,6 +185,16 @@ export function haScenario(backend: Backend): void {
     assert.equal(logs.stdout.trim(), 'started');
     const exec = await dockerCli(R, ['exec', name, 'sh', '-c', 'echo $((6*7))']);
     assert.equal(exec.stdout.trim(), '42', exec.stderr);
+    // Streams through the replica: logs -f follows until the container exits, wait long-polls.
+    const follow = `${tag}-follow`;
+    created.add(follow);
+    const f = await dockerCli(R, ['run', '-d', '--name', follow, 'busybox', 'sh', '-c', 'echo one; sleep 1; echo two']);
+    assert.equal(f.code, 0, f.stderr);
+    const followed = await dockerCli(R, ['logs', '-f', follow]);
+    assert.equal(followed.stdout, 'one\ntwo\n', followed.stderr);
+    const waited = await dockerCli(R, ['wait', follow]);
+    assert.equal(waited.stdout.trim(), '0');
+    assert.equal((await dockerCli(R, ['rm', follow])).code, 0);
     const rm = await dockerCli(R, ['rm', '-f', name]);
     assert.equal(rm.code, 0, rm.stderr);
     const gone = await dockerCli(hostOf(primary), ['ps', '-a', '--filter', `name=${name}`, '--format', '{{.ID}}']);
