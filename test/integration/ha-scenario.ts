@@ -253,12 +253,20 @@ export function haScenario(backend: Backend): void {
     let issued = 0;
     let killed = false;
     let agreedAfterKill = false;
+    let burstDone = false;
+    const seen = new Set<string>(); // every primary a survivor named after the agreement
     const survivors = addrs.filter((a) => a !== primary);
     const watcher = (async () => {
-      // Once the primary is dead, note when every survivor agrees on the new one.
+      // Once the primary is dead, note when every survivor agrees on the new one, then keep
+      // watching: leadership that moves again later (a lease missed on a loaded machine) sends
+      // requests to a manager whose cache may not hold a container created a moment before.
       while (!killed) await sleep(20);
-      await waitAgreement('agreement after the kill in the burst', survivors);
+      seen.add(await waitAgreement('agreement after the kill in the burst', survivors));
       agreedAfterKill = true;
+      while (!burstDone) {
+        for (const r of await roles(survivors)) seen.add(r.role === 'primary' ? r.addr : r.primary ?? '(none)');
+        await sleep(200);
+      }
     })();
     const worker = async () => {
       for (;;) {
@@ -277,7 +285,9 @@ export function haScenario(backend: Backend): void {
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    burstDone = true;
     await watcher;
+    const stable = seen.size === 1;
 
     // What really exists, asked of the engines themselves.
     const byName = new Map<string, string[]>();
@@ -301,7 +311,7 @@ export function haScenario(backend: Backend): void {
         if (r.code === -1) failures.push(`#${r.i} via ${r.via}: hung until the CLI timeout`);
         else if (r.stderr.trim() === '') failures.push(`#${r.i} via ${r.via}: exit ${r.code} without an error message`);
       }
-      if (r.startedAfterAgreement && r.via !== primary && r.code !== 0) failures.push(`#${r.i} via ${r.via}: failed after the new primary was agreed: ${r.stderr.trim()}`);
+      if (stable && r.startedAfterAgreement && r.via !== primary && r.code !== 0) failures.push(`#${r.i} via ${r.via}: failed after the new primary was agreed: ${r.stderr.trim()}`);
     }
     assert.deepEqual(failures, []);
     const ok = results.filter((r) => r.code === 0).length;
@@ -314,6 +324,7 @@ export function haScenario(backend: Backend): void {
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
     }
     t.diagnostic(`burst: ${ok}/${N} succeeded, ${N - ok} returned an error`);
+    if (!stable) t.diagnostic(`leadership moved again during the burst (${[...seen].join(', ')}): requests after the first agreement were not required to succeed`);
     for (const [kind, n] of kinds) t.diagnostic(`  ${n} × ${kind}`);
   });
 }
