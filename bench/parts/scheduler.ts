@@ -131,7 +131,7 @@ export const part: BenchPart = {
 
     // Budget per (size, strategy): rounds of one in-thread + one pool decision.
     const budgetMs = quick ? 400 : 3_000;
-    const minRounds = quick ? 5 : 20;
+    const minRounds = quick ? 8 : 20;
     const maxRounds = quick ? 1_000 : 10_000;
     const cells: Cell[] = [];
     try {
