@@ -10,9 +10,10 @@ import { SwarmError, isSwarmError } from '../errors.ts';
 import { buildRequest, withRules } from '../pipeline/request.ts';
 import { schedule, type ScheduleOptions, type ScheduleResult } from '../pipeline/schedule.ts';
 import type { ContainerView, CreateSpec, NodeView, PlacementRequest } from '../types.ts';
-import type { ClusterContainer, CreateOptions, DockerJson, PlanReport } from './cluster-api.ts';
+import type { ClusterContainer, CreateOptions, DockerJson, Engine, EngineNetwork, PlanReport } from './cluster-api.ts';
 import { isImageMissing, type EngineImpl } from './engine.ts';
 import { cpusToShares } from './health.ts';
+import { hasHardNodeConstraint, stripNodeNames, withLocalNetwork } from './local-network.ts';
 import { nameConflictMessage, nameTaken, SWARM_ID_LABEL } from './lookup.ts';
 import type { Mutex } from './mutex.ts';
 
@@ -38,6 +39,8 @@ export interface CreateContext {
   engineByAddr(addr: string): EngineImpl | undefined;
   /** True when some engine holds an image matching `ref`. */
   imageExists(ref: string): boolean;
+  /** Legacy network lookup over validated engines (ID, `name`, `node/name`, `/name`, ID prefix). */
+  network(ref: string): { engine: Engine; network: EngineNetwork } | undefined;
 }
 
 export function conflictError(name: string): SwarmError {
@@ -96,9 +99,22 @@ export function pendingView(request: PlacementRequest): ContainerView {
   };
 }
 
-/** `node==x` without `~`: the user pinned the node, so no image-affinity retry. */
-export function hasHardNodeConstraint(request: PlacementRequest): boolean {
-  return request.rules.constraint.some((c) => /^node\s*==\s*(?!~)/.test(c));
+export { hasHardNodeConstraint };
+
+/**
+ * `buildRequest` plus what the cluster adds before scheduling: endpoint keys without `node/`
+ * prefixes, and the soft node constraint + bare NetworkMode of a local-scope network (§4.4).
+ */
+export function clusterRequest(ctx: Pick<CreateContext, 'nodes' | 'network'>, body: CreateSpec, name: string): PlacementRequest {
+  const stripped = stripNodeNames(body, ctx.nodes().map((n) => n.name));
+  return withLocalNetwork(buildRequest(stripped, name), (ref) => {
+    const hit = ctx.network(ref);
+    return hit && {
+      name: String(hit.network.raw.Name ?? ''),
+      scope: String(hit.network.raw.Scope ?? ''),
+      nodeName: hit.engine.name,
+    };
+  });
 }
 
 const OS_MISMATCH = /image operating system "([^"]+)" cannot be used on this platform/;
@@ -114,7 +130,7 @@ async function attempt(ctx: CreateContext, body: CreateSpec, name: string, optio
   const key = randomBytes(8).toString('hex');
   const chosen = await ctx.mutex.run(async () => {
     if (name && nameTaken(ctx.nameRows(), name)) throw conflictError(name);
-    let request = buildRequest(body, name);
+    let request = clusterRequest(ctx, body, name);
     request = withRules(request, 'constraint', flags.extraConstraints);
     // The image affinity of a retry steers scheduling only; it is not persisted in the labels.
     const scheduled = flags.imageAffinity
@@ -191,7 +207,7 @@ export async function plan(ctx: CreateContext, body: CreateSpec, name: string): 
   let result: ScheduleResult;
   try {
     if (name && nameTaken(ctx.nameRows(), name)) throw conflictError(name);
-    result = await schedule(ctx.core, ctx.nodes(), buildRequest(body, name), ctx.scheduleOptions);
+    result = await schedule(ctx.core, ctx.nodes(), clusterRequest(ctx, body, name), ctx.scheduleOptions);
   } catch (err) {
     const { rejected, pass } = err as { rejected?: unknown; pass?: unknown };
     return {
