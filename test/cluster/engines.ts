@@ -187,6 +187,18 @@ function createBridge(s: EngineState): void {
   ipCmd(['link', 'set', s.bridge, 'up']);
 }
 
+/**
+ * Test engines never reach outside the machine: registry traffic (pulls, logins) goes to a proxy
+ * address on loopback where nothing listens, so it fails at once, and dockerd does not even resolve
+ * the registry's name (with a proxy, name resolution is the proxy's job). SWARM_KIT_ONLINE=1 lets
+ * engines of a machine that may use a registry pull for real.
+ */
+export const OFFLINE_PROXY = 'http://127.0.0.1:9';
+const OFFLINE_ENV = {
+  HTTP_PROXY: OFFLINE_PROXY, HTTPS_PROXY: OFFLINE_PROXY, http_proxy: OFFLINE_PROXY, https_proxy: OFFLINE_PROXY,
+  NO_PROXY: '127.0.0.0/8,localhost', no_proxy: '127.0.0.0/8,localhost',
+};
+
 /** Starts (or restarts) the daemon for a prepared engine and waits until it serves /_ping. */
 async function boot(s: EngineState): Promise<void> {
   if (!bridgeExists(s.bridge)) createBridge(s);
@@ -199,6 +211,7 @@ async function boot(s: EngineState): Promise<void> {
     'unshare',
     ['--uts', 'sh', '-c', 'hostname "$0" && exec dockerd "$@"', s.engine.name, ...s.args],
     join(s.dir, 'dockerd.log'),
+    { env: process.env.SWARM_KIT_ONLINE === '1' ? process.env : { ...process.env, ...OFFLINE_ENV } },
   );
   s.proc = proc;
   s.engine.pid = proc.pid;

@@ -96,11 +96,12 @@ function generator(seed: number) {
 interface Outcome { status: number; body: string }
 
 /**
- * 5xx answers that are not about the input: no registry is reachable from here (auth, pulls), the
+ * 5xx answers that are not about the input: no registry is reachable from here (auth and pulls go to
+ * a dead proxy on loopback, see test/cluster/engines.ts), the
  * engines are not swarm-mode managers (overlay network create, the original's default driver), and
  * a well-formed request no node can take (the original's 500 for an unsatisfiable placement).
  */
-const INFRASTRUCTURE = /registry-1\.docker\.io|no such host|not a swarm manager|^\{"message":"(Unable to find a node that satisfies the following conditions (?![\s\S]*error from)|no resources available to schedule container)/;
+const INFRASTRUCTURE = /proxyconnect|registry-1\.docker\.io|no such host|not a swarm manager|^\{"message":"(Unable to find a node that satisfies the following conditions (?![\s\S]*error from)|no resources available to schedule container)/;
 
 function send(addr: { host: string; port: number }, agent: Agent, req: FuzzRequest): Promise<Outcome> {
   return new Promise((resolve, reject) => {
