@@ -36,6 +36,8 @@ test('local network by node/name, bare name, full ID and ID prefix: soft node co
 test('existing rules are kept; a hard node constraint suppresses the automatic one but NetworkMode is still rewritten', () => {
   const soft = withLocalNetwork(create('node-2/lnet', { Env: ['constraint:zone==b', 'constraint:node==~node-1'] }), lookup);
   assert.deepEqual(soft.rules.constraint, ['zone==b', 'node==~node-1', 'node==~node-2']);
+  const again = withLocalNetwork(create('lnet', { Labels: { 'com.docker.swarm.constraints': '["node==~node-2"]' } }), lookup);
+  assert.deepEqual(again.rules.constraint, ['node==~node-2'], 'a recreated container keeps one rule');
   const hard = withLocalNetwork(create('node-2/lnet', { Env: ['constraint:node==node-3'] }), lookup);
   assert.deepEqual(hard.rules.constraint, ['node==node-3']);
   assert.equal(hard.networkMode, 'lnet');

@@ -45,9 +45,11 @@ export function withLocalNetwork(request: PlacementRequest, lookup: NetworkLooku
   if (!mode) return request;
   const hit = lookup(mode);
   if (!hit || hit.scope !== 'local') return request;
-  const constrained = hasHardNodeConstraint(request) || !hit.nodeName
+  const rule = `node==~${hit.nodeName}`;
+  // A recreated container (reschedule) already carries the rule in its labels: not added twice.
+  const constrained = hasHardNodeConstraint(request) || !hit.nodeName || request.rules.constraint.includes(rule)
     ? request
-    : withRules(request, 'constraint', [`node==~${hit.nodeName}`]);
+    : withRules(request, 'constraint', [rule]);
   if (hit.name === mode) return constrained;
   const spec = constrained.spec as DockerJson;
   const hostConfig = isObject(spec.HostConfig) ? spec.HostConfig : {};
