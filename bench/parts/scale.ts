@@ -117,7 +117,15 @@ export const part: BenchPart = {
       const pid = mgr.pid;
       let discoverMs: number;
       try {
-        await waitHealthy(m, engineCount, ctx.quick ? 180_000 : 600_000, (i) => progress.step(`discovery: ${i.healthy}/${engineCount} healthy, ${i.pending} pending`), ctx.signal);
+        let shown = -1;
+        await waitHealthy(m, engineCount, ctx.quick ? 180_000 : 600_000, (i) => {
+          // One progress line per 10% of the nodes, not per poll (logs stay short off a terminal).
+          const decile = Math.floor((i.healthy / engineCount) * 10);
+          if (decile !== shown) {
+            shown = decile;
+            progress.step(`discovery: ${i.healthy}/${engineCount} healthy, ${i.pending} pending`);
+          }
+        }, ctx.signal);
         discoverMs = Date.now() - t0;
       } catch (err) {
         throw new NotRunError(`manager did not discover the simulated engines: ${(err as Error).message}`);
