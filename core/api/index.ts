@@ -243,6 +243,10 @@ export async function startApi(options: ApiOptions): Promise<ApiServer> {
       // Long streams (events, logs -f, attach) must not be cut by server timeouts.
       server.requestTimeout = 0;
       server.headersTimeout = 60_000;
+      // Node closes idle keep-alive connections after 5 s; a client reusing one at that moment gets
+      // ECONNRESET on a request that may not be retried (a create). dockerd never closes idle
+      // connections; a long bound keeps that race away from real clients without leaking sockets.
+      server.keepAliveTimeout = 120_000;
       servers.push(server);
       addresses.push(await listen(server, where));
     }
