@@ -110,11 +110,11 @@ test('leadership changes set the role of the API and the cluster, reach failover
   states.push({ leader: '127.0.0.71:4000', isLeader: false });
   states.push({ leader: '127.0.0.71:4000', isLeader: false }); // no change: nothing happens
   states.push({ leader: '127.0.0.70:4000', isLeader: true });
-  await until(() => events.length === 2);
+  await until(() => events.length === 3);
   states.push(new Error('etcd unreachable')); // the campaign fails and restarts, the role stays
   await until(() => campaigns === 2);
   states.push({ leader: '127.0.0.72:4000', isLeader: false });
-  await until(() => events.length === 3);
+  await until(() => events.length === 4);
   controller.abort();
   await running;
 
@@ -125,6 +125,8 @@ test('leadership changes set the role of the API and the cluster, reach failover
     { role: 'replica', primary: '127.0.0.72:4000' },
   ]);
   assert.deepEqual(events, [
+    // Before the first election answer: not primary (so no replica acts in its first moments).
+    { kind: 'primary-changed', primary: undefined, self: '127.0.0.70:4000', isPrimary: false },
     { kind: 'primary-changed', primary: '127.0.0.71:4000', self: '127.0.0.70:4000', isPrimary: false },
     { kind: 'primary-changed', primary: '127.0.0.70:4000', self: '127.0.0.70:4000', isPrimary: true },
     { kind: 'primary-changed', primary: '127.0.0.72:4000', self: '127.0.0.70:4000', isPrimary: false },

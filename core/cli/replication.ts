@@ -55,6 +55,9 @@ export async function startReplication(o: ReplicationOptions): Promise<void> {
   };
 
   for (const t of o.targets) t.setRole({ role: 'replica' }); // no primary known until the first answer
+  // Failover taps assume primary until told otherwise (a single manager is the primary): say so
+  // before the first election answer, so no replica reschedules in its first moments.
+  await o.core.failover({ kind: 'primary-changed', primary: undefined, self: o.addr, isPrimary: false });
   while (!o.signal.aborted) {
     try {
       for await (const state of o.backend.elect!({ addr: o.addr, ttl: o.ttl }, o.signal)) await apply(state);
