@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest, Agent } from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { startEngines, startManager, dockerCli, type ManagerProcess, type TestEngine } from '../cluster/index.ts';
 
 const TOTAL = Number(process.env.LOAD_TOTAL ?? 500);
@@ -19,7 +20,7 @@ function call(base: URL, agent: Agent, method: string, path: string, body?: unkn
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const req = httpRequest({
-      host: base.hostname, port: Number(base.port), method, path: `/v1.41${path}`, agent, timeout: 120_000,
+      host: base.hostname, port: Number(base.port), method, path: `/v1.41${path}`, agent, timeout: 300_000, // a starved CI machine can be slow; an answer must still come
       headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {},
     });
     req.on('response', (res) => {
@@ -52,6 +53,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (manager && process.env.LOAD_LOG) writeFileSync(process.env.LOAD_LOG, manager.logs());
   if (manager) {
     const left = await dockerCli(manager.host, ['ps', '-a', '-q', '--filter', `label=${LABEL}`]);
     const ids = left.stdout.split('\n').filter(Boolean);
@@ -98,7 +100,9 @@ test(`${TOTAL} run -d, ${PARALLEL} at a time: each succeeds once or errors; ps -
   assert.equal(outcomes.length, TOTAL, 'every request got an answer');
   const successes = outcomes.filter((o) => o.id && !o.error);
   const failures = outcomes.filter((o) => o.error);
-  for (const f of failures) assert.match(f.error!, /no resources available|Unable to find a node/, `unexpected error for ${f.name}: ${f.error}`);
+  for (const f of failures) {
+    assert.match(f.error!, /no resources available|Unable to find a node/, `unexpected error for ${f.name}: ${f.error}\nmanager log tail:\n${manager.logs().slice(-3000)}`);
+  }
   assert.ok(successes.length > 0, 'some containers were placed');
   assert.ok(failures.length > 0, 'the memory reservation refused some (the cluster was sized to overflow)');
 
@@ -113,12 +117,18 @@ test(`${TOTAL} run -d, ${PARALLEL} at a time: each succeeds once or errors; ps -
   const created = outcomes.filter((o) => o.id).length;
   assert.equal(ids.length, created, 'no container exists without a 201 to its client');
 
-  // Straight from each engine: the reservations of its containers fit within its memory (with the 5% overcommit).
+  // Straight from each engine: the reservations of its containers fit within its memory as the
+  // original's scheduler counts it: total = mem + mem×5/100 (overcommit 0.05, integer percent) and
+  // a node takes a container while trunc((used + asked) × 100 / total) ≤ 100 (integer division,
+  // so up to just under 1% above the total: the legacy arithmetic, kept on purpose).
   for (const e of engines) {
     const direct = await dockerCli(e.host, ['ps', '-a', '-q', '--filter', `label=${LABEL}`]);
     const count = direct.stdout.split('\n').filter(Boolean).length;
     const engineInfo = await dockerCli(e.host, ['info', '--format', '{{.MemTotal}}']);
     const mem = Number(engineInfo.stdout.trim());
-    assert.ok(count * memory <= mem * 1.05, `node ${e.name} overbooked: ${count} × ${memory} > ${mem} × 1.05`);
+    const total = mem + Math.trunc((mem * 5) / 100);
+    assert.ok(Math.trunc((count * memory * 100) / total) <= 100, `node ${e.name} overbooked: ${count} × ${memory} > ${total} (+<1%)`);
+    // And never by a whole container more than that.
+    assert.ok((count - 1) * memory <= total, `node ${e.name} overbooked by more than one container`);
   }
 });
