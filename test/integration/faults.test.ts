@@ -30,7 +30,7 @@ before(async () => {
   stopEngines = group.stop;
   manager = await startManager([
     '--engine-refresh-min-interval', '1s', '--engine-refresh-max-interval', '1s', '--engine-failure-retry', '2',
-    '--engine-timeout', '8s', `nodes://${engines.map((e) => e.addr).join(',')}`,
+    '--engine-timeout', '8s', '--api-body-limit', '64kb', `nodes://${engines.map((e) => e.addr).join(',')}`,
   ]);
   await waitStatus(engines.map((e) => [e.name, 'Healthy']));
 });
@@ -141,4 +141,15 @@ test('an engine killed in the middle of `docker logs -f`: the stream ends, the m
   // Its container is known again (dockerd restarted without live-restore: it is stopped now).
   assert.match(await ok(['inspect', '--format', '{{.Name}}', name]), new RegExp(name));
   await ok(['rm', '-f', name]);
+});
+
+test('--api-body-limit: a create body over the limit is a 413 JSON error and nothing is created', { timeout: 60_000 }, async () => {
+  const u = new URL(manager.host.replace(/^tcp:/, 'http:'));
+  const name = cname('huge');
+  const body = JSON.stringify({ Image: 'busybox', Env: [`X=${'x'.repeat(70 * 1024)}`] });
+  const res = await fetch(`http://${u.host}/v1.41/containers/create?name=${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  assert.equal(res.status, 413);
+  assert.deepEqual(await res.json(), { message: `request body larger than ${64 * 1024} bytes` });
+  const ps = await ok(['ps', '-a', '--filter', `name=${name}`, '--format', '{{.Names}}']);
+  assert.equal(ps, '');
 });
