@@ -134,7 +134,7 @@ function rssKb(pid: number): number {
 }
 
 async function engineContainers(e: TestEngine): Promise<string[]> {
-  const r = await dockerCli(e.host, ['ps', '-a', '-q', '--filter', `label=${MARK}`]);
+  const r = await dockerCli(e.host, ['ps', '-a', '-q', '--no-trunc', '--filter', `label=${MARK}`]);
   return r.stdout.split('\n').filter(Boolean);
 }
 
