@@ -116,23 +116,77 @@ async function runPass(core: Core, nodes: readonly NodeView[], request: Placemen
   if (filtered.size === 0) return { ok: false, message: ERR_NO_NODES, rejected };
 
   const scorer = core.scorer(request);
-  const scores = await scoreNodes(filtered.nodes, scorer, request, opts.pool);
-  const fit: number[] = [];
-  const plugin = core.hooks.rank.taps[0]?.name ?? `strategy-${scorer.name}`;
-  for (let i = 0; i < filtered.nodes.length; i++) {
-    if (scores[i] >= 0) fit.push(i);
-    else rejected.push({ node: filtered.nodes[i].id, plugin, reason: REASON_NO_RESOURCES(filtered.nodes[i], request) });
+  const candidates = filtered.nodes;
+  const scores = await scoreNodes(candidates, scorer, request, opts.pool);
+  const fit = new Int32Array(candidates.length);
+  let count = 0;
+  let plugin: string | undefined;
+  for (let i = 0; i < candidates.length; i++) {
+    if (scores[i] >= 0) fit[count++] = i;
+    else {
+      plugin ??= core.hooks.rank.taps[0]?.name ?? `strategy-${scorer.name}`;
+      rejected.push({ node: candidates[i].id, plugin, reason: REASON_NO_RESOURCES(candidates[i], request) });
+    }
   }
-  if (fit.length === 0) return { ok: false, message: ERR_NO_RESOURCES, rejected };
+  if (count === 0) return { ok: false, message: ERR_NO_RESOURCES, rejected };
 
   // Seeded shuffle first, then a stable sort: equal scores end up in a replayable random order.
   const next = rng(seedOf(request.id));
-  for (let i = fit.length - 1; i > 0; i--) {
+  for (let i = count - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
-    [fit[i], fit[j]] = [fit[j], fit[i]];
+    const t = fit[i];
+    fit[i] = fit[j];
+    fit[j] = t;
   }
-  fit.sort((a, b) => scores[b] - scores[a]);
-  return { ok: true, ranked: fit.map((i) => ({ node: filtered.nodes[i], score: scores[i] })), rejected };
+  const order = stableByScoreDesc(fit, count, scores);
+  const ranked: RankedNode[] = new Array(count);
+  for (let k = 0; k < count; k++) ranked[k] = { node: candidates[order[k]], score: scores[order[k]] };
+  return { ok: true, ranked, rejected };
+}
+
+/** Float64 words are read as two uint32 halves; which half is the high one depends on the platform. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * `items[0..count)` stably sorted by `scores[item]` descending — the same order as
+ * `Array.prototype.sort((a, b) => scores[b] - scores[a])` (stable since ES2019) for the scores
+ * ≥ 0 that reach here — without a JS comparator: an LSD radix sort over the IEEE-754 bits
+ * (for non-negative doubles the bit pattern, read as an unsigned integer, orders like the
+ * number; inverting it gives descending order). LSD radix sort is stable, so ties keep the
+ * shuffled order. Byte positions where every key agrees are skipped.
+ */
+function stableByScoreDesc(items: Int32Array, count: number, scores: ArrayLike<number>): Int32Array {
+  const keys = new Float64Array(count);
+  for (let k = 0; k < count; k++) keys[k] = scores[items[k]] + 0; // −0 → +0: equal for the comparator too
+  const words = new Uint32Array(keys.buffer);
+  const lo = LITTLE_ENDIAN ? 0 : 1;
+  const hi = 1 - lo;
+  let src = new Int32Array(count); // positions into keys/items, in the current order
+  for (let k = 0; k < count; k++) src[k] = k;
+  let dst = new Int32Array(count);
+  const hist = new Int32Array(256);
+  for (const half of [lo, hi]) {
+    for (let shift = 0; shift < 32; shift += 8) {
+      hist.fill(0);
+      for (let k = 0; k < count; k++) hist[(~words[2 * k + half] >>> shift) & 0xff]++;
+      if (hist[(~words[half] >>> shift) & 0xff] === count) continue; // one digit value: order unchanged
+      let sum = 0;
+      for (let d = 0; d < 256; d++) {
+        const c = hist[d];
+        hist[d] = sum;
+        sum += c;
+      }
+      for (let k = 0; k < count; k++) {
+        const p = src[k];
+        dst[hist[(~words[2 * p + half] >>> shift) & 0xff]++] = p;
+      }
+      const t = src;
+      src = dst;
+      dst = t;
+    }
+  }
+  for (let k = 0; k < count; k++) dst[k] = items[src[k]];
+  return dst;
 }
 
 /**

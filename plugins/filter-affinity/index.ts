@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { parseOptions, type SwarmPlugin } from '../../core/index.ts';
-import { ExprError, exprText, matchExpr, parseExprs } from '../../core/expr.ts';
+import { compileValue, ExprError, exprText, parseExprs } from '../../core/expr.ts';
 import type { Expr, NodeView } from '../../core/types.ts';
 
 export const NAME = 'filter-affinity';
@@ -45,6 +45,40 @@ export function affinityCandidates(node: NodeView, key: string): string[] {
   return out;
 }
 
+/**
+ * `matchExpr(e, affinityCandidates(node, e.key))` as a predicate: the pattern is compiled once
+ * per rule, and the node's strings are tested as they are produced (same strings, stopping at
+ * the first match) instead of being collected into an array first.
+ */
+export function affinityMatcher(e: Expr): (node: NodeView) => boolean {
+  const re = compileValue(e.value);
+  const eq = e.operator === '==';
+  if (!re) return () => !eq;
+  const key = e.key;
+  if (key === 'container') {
+    return (node) => {
+      for (const c of node.containers) {
+        if (c.names.length > 0 && (re.test(c.id) || re.test(c.names[0].replace(/^\//, '')))) return eq;
+      }
+      return !eq;
+    };
+  }
+  if (key === 'image') {
+    return (node) => {
+      for (const img of node.images) {
+        if (re.test(img.id)) return eq;
+        for (const t of img.repoTags) if (re.test(t)) return eq;
+        for (const t of img.repoTags) if (re.test(repositoryOf(t))) return eq;
+      }
+      return !eq;
+    };
+  }
+  return (node) => {
+    for (const c of node.containers) if (re.test(c.labels[key] ?? '')) return eq;
+    return !eq;
+  };
+}
+
 export default function affinity(options: Partial<AffinityOptions> = {}): SwarmPlugin {
   parseOptions(NAME, AffinityOptions, options);
   return {
@@ -61,7 +95,7 @@ export default function affinity(options: Partial<AffinityOptions> = {}): SwarmP
         let out = candidates.describe(exprs.map(CONDITION));
         for (const e of exprs) {
           if (e.soft && !request.enforceSoft) continue;
-          out = out.keep((n) => matchExpr(e, affinityCandidates(n, e.key)), () => REASON_AFFINITY(e));
+          out = out.keep(affinityMatcher(e), () => REASON_AFFINITY(e));
         }
         return out;
       });

@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { parseOptions, type SwarmPlugin } from '../../core/index.ts';
-import { ExprError, exprText, matchExpr, parseExprs } from '../../core/expr.ts';
+import { compileValue, ExprError, exprText, parseExprs } from '../../core/expr.ts';
 import type { Expr, NodeView } from '../../core/types.ts';
 
 export const NAME = 'filter-constraint';
@@ -21,6 +21,19 @@ export type ConstraintOptions = Static<typeof ConstraintOptions>;
 export function constraintCandidates(node: NodeView, key: string): string[] {
   // The key is lower-cased by the parser, so a label is looked up by its lower-cased name (as in Go).
   return key === 'node' ? [node.id, node.name] : [node.labels[key] ?? ''];
+}
+
+/**
+ * `matchExpr(e, constraintCandidates(node, e.key))` as a predicate with the pattern compiled
+ * once per rule instead of once per node, and no per-node array.
+ */
+export function constraintMatcher(e: Expr): (node: NodeView) => boolean {
+  const re = compileValue(e.value);
+  const eq = e.operator === '==';
+  if (!re) return () => !eq;
+  const key = e.key;
+  if (key === 'node') return (n) => (re.test(n.id) || re.test(n.name)) === eq;
+  return (n) => re.test(n.labels[key] ?? '') === eq;
 }
 
 export default function constraint(options: Partial<ConstraintOptions> = {}): SwarmPlugin {
@@ -39,7 +52,7 @@ export default function constraint(options: Partial<ConstraintOptions> = {}): Sw
         let out = candidates.describe(exprs.map(CONDITION));
         for (const e of exprs) {
           if (e.soft && !request.enforceSoft) continue;
-          out = out.keep((n) => matchExpr(e, constraintCandidates(n, e.key)), () => REASON_CONSTRAINT(e));
+          out = out.keep(constraintMatcher(e), () => REASON_CONSTRAINT(e));
         }
         return out;
       });

@@ -33,8 +33,8 @@ export default function whitelist(options: Partial<WhitelistOptions> = {}): Swar
         let out = candidates.describe(exprs.map(CONDITION));
         for (const e of exprs) {
           if (e.soft && !request.enforceSoft) continue;
-          const names = e.value.split('|');
-          out = out.keep((n) => names.includes(n.name), () => REASON_WHITELIST(e));
+          const names = new Set(e.value.split('|'));
+          out = out.keep((n) => names.has(n.name), () => REASON_WHITELIST(e));
         }
         return out;
       });
