@@ -18,7 +18,7 @@
 import type { Core } from '../core.ts';
 import { SwarmError } from '../errors.ts';
 import type { Candidates } from './candidates.ts';
-import { buildNodeTable } from './node-table.ts';
+import { buildNodeTable, tableBytes } from './node-table.ts';
 import type { RankPool } from './rank-pool.ts';
 import type { NodeTable, NodeView, PlacementRequest, Rejection, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
 
@@ -204,10 +204,19 @@ export async function scoreNodes(
   if (pool && scorer.workerSafe && nodes.length >= pool.threshold) {
     return pool.score(nodes, scorer, req, seed);
   }
-  const table: NodeTable = buildNodeTable(nodes);
   const fn = scorer.score ?? (await loadScorer(scorer.module));
-  return fn({ table, from: 0, to: nodes.length, request: req, options: scorer.options, seed });
+  // One scratch buffer for every inline scoring: ScoreFn is synchronous, so nothing else can
+  // write the buffer between building the table and the scorer's return. A result that is a
+  // view of the buffer itself (a scorer returning a column) is copied out before anyone else
+  // can reuse the buffer.
+  const bytes = tableBytes(nodes.length);
+  if (scratch.byteLength < bytes) scratch = new ArrayBuffer(Math.max(bytes, scratch.byteLength * 2));
+  const table: NodeTable = buildNodeTable(nodes, { buffer: scratch });
+  const out = fn({ table, from: 0, to: nodes.length, request: req, options: scorer.options, seed });
+  return ArrayBuffer.isView(out) && out.buffer === scratch ? Array.from(out as ArrayLike<number>) : out;
 }
+
+let scratch = new ArrayBuffer(0);
 
 async function loadScorer(module: string): Promise<ScoreFn> {
   const mod = (await import(module)) as { score?: ScoreFn };

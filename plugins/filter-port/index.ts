@@ -28,12 +28,16 @@ function bindsAllInterfaces(b: PortBinding): boolean {
 
 /** Does any container on `node` already hold the host port of `wanted`? */
 export function portInUse(node: NodeView, wanted: PortBinding): boolean {
+  const hostPort = wanted.hostPort;
+  const hostIp = wanted.hostIp;
+  const wantedAll = bindsAllInterfaces(wanted);
   for (const c of node.containers) {
-    for (const b of c.portBindings) {
-      if (b.hostPort === '') continue; // `-p 80`: the engine picks a port; observed bindings carry it
-      if (b.hostPort === wanted.hostPort && (b.hostIp === wanted.hostIp || bindsAllInterfaces(wanted) || bindsAllInterfaces(b))) {
-        return true;
-      }
+    const bindings = c.portBindings;
+    for (let i = 0; i < bindings.length; i++) {
+      const b = bindings[i];
+      // `-p 80` (no host port): the engine picks a port; observed bindings carry it. Never equal here.
+      if (b.hostPort !== hostPort || b.hostPort === '') continue;
+      if (b.hostIp === hostIp || wantedAll || bindsAllInterfaces(b)) return true;
     }
   }
   return false;
