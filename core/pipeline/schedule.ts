@@ -161,33 +161,51 @@ function stableByScoreDesc(items: Int32Array, count: number, scores: ArrayLike<n
   const words = new Uint32Array(keys.buffer);
   const lo = LITTLE_ENDIAN ? 0 : 1;
   const hi = 1 - lo;
+  // Inverted halves (descending order), then one histogram per 11-bit digit, all in one pass.
+  const low = new Uint32Array(count);
+  const high = new Uint32Array(count);
+  const hist = new Int32Array(6 * RADIX);
+  for (let k = 0; k < count; k++) {
+    const l = ~words[2 * k + lo] >>> 0;
+    const h = ~words[2 * k + hi] >>> 0;
+    low[k] = l;
+    high[k] = h;
+    hist[l & MASK]++;
+    hist[RADIX + ((l >>> 11) & MASK)]++;
+    hist[2 * RADIX + (l >>> 22)]++;
+    hist[3 * RADIX + (h & MASK)]++;
+    hist[4 * RADIX + ((h >>> 11) & MASK)]++;
+    hist[5 * RADIX + (h >>> 22)]++;
+  }
   let src = new Int32Array(count); // positions into keys/items, in the current order
   for (let k = 0; k < count; k++) src[k] = k;
   let dst = new Int32Array(count);
-  const hist = new Int32Array(256);
-  for (const half of [lo, hi]) {
-    for (let shift = 0; shift < 32; shift += 8) {
-      hist.fill(0);
-      for (let k = 0; k < count; k++) hist[(~words[2 * k + half] >>> shift) & 0xff]++;
-      if (hist[(~words[half] >>> shift) & 0xff] === count) continue; // one digit value: order unchanged
-      let sum = 0;
-      for (let d = 0; d < 256; d++) {
-        const c = hist[d];
-        hist[d] = sum;
-        sum += c;
-      }
-      for (let k = 0; k < count; k++) {
-        const p = src[k];
-        dst[hist[(~words[2 * p + half] >>> shift) & 0xff]++] = p;
-      }
-      const t = src;
-      src = dst;
-      dst = t;
+  for (let pass = 0; pass < 6; pass++) {
+    const word = pass < 3 ? low : high;
+    const shift = (pass % 3) * 11;
+    const base = pass * RADIX;
+    if (hist[base + ((word[0] >>> shift) & MASK)] === count) continue; // one digit value: order unchanged
+    let sum = 0;
+    for (let d = base; d < base + RADIX; d++) {
+      const c = hist[d];
+      hist[d] = sum;
+      sum += c;
     }
+    for (let k = 0; k < count; k++) {
+      const p = src[k];
+      dst[hist[base + ((word[p] >>> shift) & MASK)]++] = p;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
   }
   for (let k = 0; k < count; k++) dst[k] = items[src[k]];
   return dst;
 }
+
+/** Radix-sort digit: 11 bits, so a 64-bit key takes 6 passes (the top digit of a word has 10). */
+const RADIX = 2048;
+const MASK = RADIX - 1;
 
 /**
  * Score `nodes` with the strategy's scorer: inline, or in the pool when one is given, the
