@@ -95,7 +95,8 @@ export default function affinity(options: Partial<AffinityOptions> = {}): SwarmP
         let out = candidates.describe(exprs.map(CONDITION));
         for (const e of exprs) {
           if (e.soft && !request.enforceSoft) continue;
-          out = out.keep(affinityMatcher(e), () => REASON_AFFINITY(e));
+          const reason = REASON_AFFINITY(e); // one string per rule, not one per dropped node
+          out = out.keep(affinityMatcher(e), () => reason);
         }
         return out;
       });

@@ -52,7 +52,8 @@ export default function constraint(options: Partial<ConstraintOptions> = {}): Sw
         let out = candidates.describe(exprs.map(CONDITION));
         for (const e of exprs) {
           if (e.soft && !request.enforceSoft) continue;
-          out = out.keep(constraintMatcher(e), () => REASON_CONSTRAINT(e));
+          const reason = REASON_CONSTRAINT(e); // one string per rule, not one per dropped node
+          out = out.keep(constraintMatcher(e), () => reason);
         }
         return out;
       });

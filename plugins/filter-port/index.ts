@@ -62,12 +62,14 @@ export default function port(options: Partial<PortOptions> = {}): SwarmPlugin {
         let out = candidates.describe(conditions(request));
         if (request.networkMode === 'host') {
           for (const p of request.exposedPorts) {
-            out = out.keep((n) => !portExposedInHostMode(n, p), () => REASON_PORT_TAKEN_HOST(p));
+            const reason = REASON_PORT_TAKEN_HOST(p);
+            out = out.keep((n) => !portExposedInHostMode(n, p), () => reason);
           }
           return out;
         }
         for (const b of request.portBindings) {
-          out = out.keep((n) => !portInUse(n, b), () => REASON_PORT_TAKEN(b.hostPort));
+          const reason = REASON_PORT_TAKEN(b.hostPort); // one string per binding, not one per dropped node
+          out = out.keep((n) => !portInUse(n, b), () => reason);
         }
         return out;
       });

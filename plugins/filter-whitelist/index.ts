@@ -34,7 +34,8 @@ export default function whitelist(options: Partial<WhitelistOptions> = {}): Swar
         for (const e of exprs) {
           if (e.soft && !request.enforceSoft) continue;
           const names = new Set(e.value.split('|'));
-          out = out.keep((n) => names.has(n.name), () => REASON_WHITELIST(e));
+          const reason = REASON_WHITELIST(e); // one string per rule, not one per dropped node
+          out = out.keep((n) => names.has(n.name), () => reason);
         }
         return out;
       });
