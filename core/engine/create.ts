@@ -121,6 +121,8 @@ const OS_MISMATCH = /image operating system "([^"]+)" cannot be used on this pla
 const IMAGE_NOT_FOUND = /image \S* not found|no such image/i;
 
 interface AttemptFlags {
+  /** IDs this create returned to its client (a retry's success), never swept as orphans. */
+  delivered: Set<string>;
   extraConstraints: string[];
   imageAffinity: boolean;
   dryRun: boolean;
@@ -150,23 +152,61 @@ async function attempt(ctx: CreateContext, body: CreateSpec, name: string, optio
     }
     const body = engineSpec(spec, chosen.request.cpus, engine.cpus);
     if (flags.dryRun) return { engine, container: { summary: {}, view: pendingView(chosen.request) } };
-    const container = await engine.createContainer(body, name, options.authConfig);
-    return { engine, container };
+    try {
+      const container = await engine.createContainer(body, name, options.authConfig);
+      return { engine, container };
+    } catch (err) {
+      if (answerLost(err)) removeOrphan(ctx, engine, body, flags.delivered);
+      throw err;
+    }
   } finally {
     ctx.pending.delete(key); // the engine cache holds the container now (or the create failed)
   }
 }
 
+/**
+ * True when the engine gave no HTTP answer to the create (timeout, reset, hang-up) or created it but
+ * could not show it back: then a container may exist that nobody was told about.
+ */
+function answerLost(err: unknown): boolean {
+  if (/refresh didn't report it back/.test((err as Error)?.message ?? '')) return true;
+  return typeof (err as { cause?: { statusCode?: unknown } })?.cause?.statusCode !== 'number';
+}
+
+/** Best effort, twice: now, and once more later in case the engine was only slow. */
+function removeOrphan(
+  ctx: CreateContext,
+  engine: { removeBySwarmId(id: string, keep: (id: string) => boolean): Promise<number>; name: string },
+  body: CreateSpec,
+  delivered: ReadonlySet<string>,
+): void {
+  const labels = (body as { Labels?: Record<string, string> }).Labels;
+  const swarmId = labels?.[SWARM_ID_LABEL];
+  if (!swarmId) return;
+  // A retry of the same create (same swarm ID) may succeed on this engine: never remove what a client got.
+  const sweep = (last: boolean) => engine.removeBySwarmId(swarmId, (id) => delivered.has(id)).then((n) => {
+    if (n > 0) ctx.logger.warn(`removed ${n} container(s) left by a failed create on ${engine.name} (swarm id ${swarmId})`);
+    else if (!last) later();
+  }, (err: unknown) => {
+    if (last) ctx.logger.error({ err }, `could not remove what a failed create may have left on ${engine.name} (swarm id ${swarmId})`);
+    else later();
+  });
+  const later = () => { setTimeout(() => void sweep(true), 10_000).unref(); };
+  void sweep(false);
+}
+
 /** The whole pipeline with the legacy retries: OS mismatch, image affinity, `swarm.createretry`. */
 export async function createContainer(ctx: CreateContext, rawBody: CreateSpec, name: string, options: CreateOptions = {}): Promise<ClusterContainer> {
   const { body } = withSwarmId(rawBody, ctx.swarmIdInUse);
-  const flags: AttemptFlags = { extraConstraints: [], imageAffinity: false, dryRun: options.dryRun ?? false };
+  const flags: AttemptFlags = { delivered: new Set(), extraConstraints: [], imageAffinity: false, dryRun: options.dryRun ?? false };
   let retries = 0;
   let osRetried = false;
   let imageRetried = false;
   for (;;) {
     try {
-      return await attempt(ctx, body, name, options, flags);
+      const created = await attempt(ctx, body, name, options, flags);
+      flags.delivered.add(created.container.view.id);
+      return created;
     } catch (err) {
       if (flags.dryRun || isSwarmError(err, 'SWARM_ERR_CONFLICT')) throw err; // a taken name stays taken
       const message = (err as Error).message ?? '';

@@ -432,6 +432,22 @@ export class EngineImpl implements Engine {
     return this.storeContainer(inspect, seq);
   }
 
+  /**
+   * Force-remove the containers labelled `com.docker.swarm.id=<swarmId>`: a create whose answer was
+   * lost (timeout, hang-up) may still have made one, and its client was told it failed.
+   */
+  async removeBySwarmId(swarmId: string, keep: (id: string) => boolean = () => false): Promise<number> {
+    const list: DockerJson[] = await this.dial({
+      path: '/containers/json', method: 'GET',
+      query: { all: 1, filters: JSON.stringify({ label: [`com.docker.swarm.id=${swarmId}`] }) },
+    });
+    const orphans = list.filter((c) => !keep(c.Id as string));
+    for (const c of orphans) {
+      await this.dial({ path: `/containers/${c.Id as string}`, method: 'DELETE', query: { force: 1, v: 1 } });
+    }
+    return orphans.length;
+  }
+
   /** Pull `image` on this engine; an error line in the progress stream fails the pull. */
   async pull(image: string, authConfig?: string): Promise<void> {
     const hasTagOrDigest = image.includes('@') || image.lastIndexOf(':') > image.lastIndexOf('/');
