@@ -64,11 +64,21 @@ export function affinityMatcher(e: Expr): (node: NodeView) => boolean {
     };
   }
   if (key === 'image') {
+    // The same images (and tags) sit on most nodes: remember each tag's verdict for this rule
+    // (the pattern is stateless: no g/y flag), so a tag is parsed and matched once per call.
+    const tagMatches = new Map<string, boolean>();
+    const tagMatch = (t: string): boolean => {
+      let m = tagMatches.get(t);
+      if (m === undefined) {
+        m = re.test(t) || re.test(repositoryOf(t));
+        tagMatches.set(t, m);
+      }
+      return m;
+    };
     return (node) => {
       for (const img of node.images) {
         if (re.test(img.id)) return eq;
-        for (const t of img.repoTags) if (re.test(t)) return eq;
-        for (const t of img.repoTags) if (re.test(repositoryOf(t))) return eq;
+        for (const t of img.repoTags) if (tagMatch(t)) return eq;
       }
       return !eq;
     };
