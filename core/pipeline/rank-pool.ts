@@ -97,7 +97,11 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
         version, count, tableOffset: 0, resultOffset, from, to: Math.min(count, from + chunk),
         module: scorer.module, options: scorer.options, request, seed, ...(buffer ? { buffer } : {}),
       };
-      tasks.push(piscina.run(task));
+      const pending = piscina.run(task) as Promise<number>;
+      // Handled below (allSettled, then all); this catch only keeps a task that fails while the
+      // caller is still loading its own scorer from counting as an unhandled rejection.
+      pending.catch(() => undefined);
+      tasks.push(pending);
     }
     const results = new Float64Array(target, resultOffset, count);
     try {
