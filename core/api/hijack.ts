@@ -16,6 +16,7 @@ import { SwarmError } from '../errors.ts';
 import { errorMessage, errorStatus, NOT_FOUND_PAGE, notFound } from './errors.ts';
 import { engineVersionPrefix, stripVersion } from './versions.ts';
 import { containerId, execOwnerOf, ownerOf } from './lookup.ts';
+import { engineAnswerTimeoutMs } from './proxy.ts';
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error' };
 
@@ -68,6 +69,21 @@ export function splice(
   lines.push(`Host: ${ep.socketPath ? 'docker' : `${ep.host}:${ep.port}`}`);
   const preamble = `${lines.join('\r\n')}\r\n\r\n`;
 
+  // An engine that accepts the connection but never answers (a frozen dockerd) must not hold the
+  // client forever: without a first byte within the engine timeout, the client gets an error.
+  const timeoutMs = engineAnswerTimeoutMs();
+  let answered = false;
+  const timer = timeoutMs > 0 ? setTimeout(() => {
+    if (answered) return;
+    const err = new Error(`the engine did not answer within ${Math.round(timeoutMs / 1000)}s`);
+    onOutcome(Object.assign(err, { code: 'ETIMEDOUT' }));
+    upstream.destroy();
+    writeSocketError(socket, errorFor(err));
+  }, timeoutMs) : undefined;
+  timer?.unref();
+  upstream.once('data', () => { answered = true; if (timer) clearTimeout(timer); });
+  upstream.once('close', () => { if (timer) clearTimeout(timer); });
+
   const onConnect = () => {
     connected = true;
     onOutcome();
@@ -79,6 +95,7 @@ export function splice(
   upstream.once(ep.tls && !ep.socketPath ? 'secureConnect' : 'connect', onConnect);
   upstream.on('error', (err) => {
     if (!connected) {
+      if (timer) clearTimeout(timer);
       onOutcome(err);
       writeSocketError(socket, errorFor(err));
       return;

@@ -89,6 +89,11 @@ export function setEngineAnswerTimeout(ms: number | undefined): void {
   engineAnswerTimeout = ms && ms > 0 ? ms : 0;
 }
 
+/** The current answer timeout in ms (0 = none); hijacked connections use it for the engine's reply. */
+export function engineAnswerTimeoutMs(): number {
+  return engineAnswerTimeout;
+}
+
 /** `stop`/`restart` legitimately wait `t` seconds (default 10) before answering. */
 function answerTimeoutFor(call: EngineCall): number {
   if (engineAnswerTimeout === 0) return 0;

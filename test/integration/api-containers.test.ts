@@ -290,12 +290,15 @@ test('creating from an image no node holds is a 404, as on an engine', async () 
 test('ps -n (limit) lists the newest containers first', async () => {
   const older = cname('older');
   const newer = cname('newer');
-  await ok('create', '--name', older, 'busybox', 'true');
+  // Other tests of this file create containers too: look only at these two (limit applies after filters).
+  const mark = `ps-order=${older}`;
+  await ok('create', '--name', older, '--label', mark, 'busybox', 'true');
   await new Promise((r) => setTimeout(r, 1100)); // Created has second precision
-  await ok('create', '--name', newer, 'busybox', 'true');
-  const last = await ok('ps', '-n', '1', '--format', '{{.Names}}');
+  await ok('create', '--name', newer, '--label', mark, 'busybox', 'true');
+  const last = await ok('ps', '-n', '1', '--filter', `label=${mark}`, '--format', '{{.Names}}');
   assert.match(last.trim(), new RegExp(`^node-\\d+/${newer}$`));
-  const two = (await ok('ps', '-n', '2', '--format', '{{.Names}}')).trim().split('\n');
+  const two = (await ok('ps', '-n', '2', '--filter', `label=${mark}`, '--format', '{{.Names}}')).trim().split('\n');
   assert.equal(two.length, 2);
+  assert.match(two[0], new RegExp(`/${newer}$`));
   assert.match(two[1], new RegExp(`/${older}$`));
 });

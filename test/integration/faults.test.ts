@@ -11,6 +11,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { dockerCli, restartEngine, startEngines, startManager, type ManagerProcess, type TestEngine } from '../cluster/index.ts';
 
 /** Generous bound for calls that must fail fast (the engine timeout is 8s): a hang would hit it. */
@@ -87,6 +88,11 @@ test('an engine that hangs (SIGSTOP): clear errors in bounded time, Unhealthy, p
   process.kill(hung.pid, 'SIGSTOP');
   stopped.add(hung.pid);
   try {
+    // A hijacked attach (what `docker attach` / `run -it` send) to the hung engine is answered with
+    // an error in bounded time too, not left waiting for an engine that never replies.
+    const attach = await rawAttach(manager.host, name, PROMPT);
+    assert.notEqual(attach, 'hang', 'a hijacked attach to a hung engine got no answer');
+    assert.match(attach, /^HTTP\/1\.1 5\d\d /, attach);
     // Calls routed to the hung engine fail: neither a hang nor a silent success.
     for (const args of [['inspect', name], ['logs', name]]) {
       const r = await dockerCli(manager.host, args, { timeout: PROMPT });
@@ -153,3 +159,22 @@ test('--api-body-limit: a create body over the limit is a 413 JSON error and not
   const ps = await ok(['ps', '-a', '--filter', `name=${name}`, '--format', '{{.Names}}']);
   assert.equal(ps, '');
 });
+
+/** Sends a raw upgrade attach and returns the first response line, or 'hang' after `ms`. */
+function rawAttach(host: string, container: string, ms: number): Promise<string> {
+  const url = new URL(host.replace(/^tcp:/, 'http:'));
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: url.hostname, port: Number(url.port) });
+    let got = '';
+    const timer = setTimeout(() => { socket.destroy(); resolve('hang'); }, ms);
+    socket.on('connect', () => socket.write(
+      `POST /v1.41/containers/${container}/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\n`
+      + `Host: ${url.host}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n`));
+    socket.on('data', (d: Buffer) => {
+      got += d.toString('utf8');
+      const line = got.split('\r\n')[0]!;
+      if (got.includes('\r\n')) { clearTimeout(timer); socket.destroy(); resolve(line); }
+    });
+    socket.on('error', (err) => { clearTimeout(timer); resolve(`error ${err.message}`); });
+  });
+}
