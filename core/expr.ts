@@ -4,7 +4,8 @@
  * the quirks (unescaped globs, unanchored regexes, lower-cased keys) are kept on purpose,
  * because existing `docker run -e constraint:…` lines depend on them.
  */
-import type { Expr } from './types.ts';
+import type { Candidates } from './pipeline/candidates.ts';
+import type { Expr, NodeView, PlacementRequest, RuleKind } from './types.ts';
 
 /** Tried in this order; the first one *contained* anywhere in the text wins. */
 export const OPERATORS = ['==', '!='] as const;
@@ -115,4 +116,36 @@ export function matchExpr(e: Expr, candidates: readonly string[]): boolean {
     }
   }
   return e.operator === '==' ? matched : !matched;
+}
+
+/** How one expression-driven filter (constraint, affinity, whitelist, or a third party's) judges a rule. */
+export interface ExprFilterRule {
+  /** The legacy condition text listed in the no-node error. */
+  condition(e: Expr): string;
+  /** Why a node was dropped by `e` (built once per rule, not once per node). */
+  reason(e: Expr): string;
+  /** The node test for `e`, compiled once per rule. */
+  matcher(e: Expr): (node: NodeView) => boolean;
+}
+
+/**
+ * The shared skeleton of expression filters: parse the request's rules of `kind` (a parse error
+ * fails this filter with the grammar's message), record their conditions, and narrow the
+ * candidates rule by rule (ANDed), skipping soft rules on the second pass.
+ */
+export function filterByExprs(candidates: Candidates, request: PlacementRequest, kind: RuleKind, rule: ExprFilterRule): Candidates {
+  let exprs: Expr[];
+  try {
+    exprs = parseExprs(request.rules[kind]);
+  } catch (err) {
+    if (err instanceof ExprError) return candidates.fail(err.message);
+    throw err;
+  }
+  let out = candidates.describe(exprs.map(rule.condition));
+  for (const e of exprs) {
+    if (e.soft && !request.enforceSoft) continue;
+    const reason = rule.reason(e);
+    out = out.keep(rule.matcher(e), () => reason);
+  }
+  return out;
 }

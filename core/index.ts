@@ -7,4 +7,4 @@ export { parseOptions, parseDuration, type SwarmPlugin, type PluginFactory } fro
 export { parseDiscoveryUrl } from './discovery-url.ts';
 export type * from './types.ts';
 // The legacy expression grammar (constraint/affinity/whitelist), for third-party filters.
-export { parseExpr, parseExprs, matchExpr, compileValue, exprString, ExprError } from './expr.ts';
+export { parseExpr, parseExprs, matchExpr, compileValue, exprString, ExprError, filterByExprs, type ExprFilterRule } from './expr.ts';

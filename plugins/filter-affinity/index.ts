@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { parseOptions, type SwarmPlugin } from '../../core/index.ts';
-import { compileValue, ExprError, exprText, parseExprs } from '../../core/expr.ts';
+import { compileValue, exprText, filterByExprs } from '../../core/expr.ts';
 import type { Expr, NodeView } from '../../core/types.ts';
 
 export const NAME = 'filter-affinity';
@@ -94,22 +94,8 @@ export default function affinity(options: Partial<AffinityOptions> = {}): SwarmP
   return {
     name: NAME,
     apply(core) {
-      core.hooks.filter.tap(NAME, (candidates, request) => {
-        let exprs: Expr[];
-        try {
-          exprs = parseExprs(request.rules.affinity);
-        } catch (err) {
-          if (err instanceof ExprError) return candidates.fail(err.message);
-          throw err;
-        }
-        let out = candidates.describe(exprs.map(CONDITION));
-        for (const e of exprs) {
-          if (e.soft && !request.enforceSoft) continue;
-          const reason = REASON_AFFINITY(e); // one string per rule, not one per dropped node
-          out = out.keep(affinityMatcher(e), () => reason);
-        }
-        return out;
-      });
+      core.hooks.filter.tap(NAME, (candidates, request) =>
+        filterByExprs(candidates, request, 'affinity', { condition: CONDITION, reason: REASON_AFFINITY, matcher: affinityMatcher }));
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { parseOptions, type SwarmPlugin } from '../../core/index.ts';
-import { compileValue, ExprError, exprText, parseExprs } from '../../core/expr.ts';
+import { compileValue, exprText, filterByExprs } from '../../core/expr.ts';
 import type { Expr, NodeView } from '../../core/types.ts';
 
 export const NAME = 'filter-constraint';
@@ -41,22 +41,8 @@ export default function constraint(options: Partial<ConstraintOptions> = {}): Sw
   return {
     name: NAME,
     apply(core) {
-      core.hooks.filter.tap(NAME, (candidates, request) => {
-        let exprs: Expr[];
-        try {
-          exprs = parseExprs(request.rules.constraint);
-        } catch (err) {
-          if (err instanceof ExprError) return candidates.fail(err.message);
-          throw err;
-        }
-        let out = candidates.describe(exprs.map(CONDITION));
-        for (const e of exprs) {
-          if (e.soft && !request.enforceSoft) continue;
-          const reason = REASON_CONSTRAINT(e); // one string per rule, not one per dropped node
-          out = out.keep(constraintMatcher(e), () => reason);
-        }
-        return out;
-      });
+      core.hooks.filter.tap(NAME, (candidates, request) =>
+        filterByExprs(candidates, request, 'constraint', { condition: CONDITION, reason: REASON_CONSTRAINT, matcher: constraintMatcher }));
     },
   };
 }
