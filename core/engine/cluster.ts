@@ -65,8 +65,20 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     return this.sortedEngines();
   }
 
-  private sortedEngines(): EngineImpl[] {
-    return [...this.byAddr.values()].sort((a, b) => naturalCompare(a.name, b.name) || naturalCompare(a.addr, b.addr));
+  /** The last sorted order and the names it was sorted by; reused while both still hold. */
+  private sorted: { engines: readonly EngineImpl[]; names: readonly string[] } | undefined;
+
+  /**
+   * Engines in natural name order. Every `nodes()` (each placement) asks for it, so the order is
+   * cached and re-sorted only when an engine came, went or changed its name (validation).
+   */
+  private sortedEngines(): readonly EngineImpl[] {
+    const c = this.sorted;
+    if (c && c.engines.length === this.byAddr.size
+      && c.engines.every((e, i) => e.name === c.names[i] && this.byAddr.get(e.addr) === e)) return c.engines;
+    const engines = [...this.byAddr.values()].sort((a, b) => naturalCompare(a.name, b.name) || naturalCompare(a.addr, b.addr));
+    this.sorted = { engines, names: engines.map((e) => e.name) };
+    return engines;
   }
 
   private validated(): EngineImpl[] {
