@@ -32,11 +32,6 @@ export interface ApiOptions {
   containerNameRefreshFilter?: string;
   /** Max size of JSON bodies the manager parses itself (bytes). Streams (build, load, import, archive) are not limited. */
   bodyLimit?: number;
-  /**
-   * Time an engine has to start answering a proxied request once it is sent, ms (`--engine-timeout`;
-   * default none). Streams are not cut once their headers arrived; `stop`/`restart` get their `t` on top.
-   */
-  engineTimeout?: number;
   logger?: Logger;
   /**
    * Seam for replication: when the role is `replica`, requests other than `/_ping`, `/info`,

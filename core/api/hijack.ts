@@ -16,7 +16,6 @@ import { SwarmError } from '../errors.ts';
 import { errorMessage, errorStatus, NOT_FOUND_PAGE, notFound } from './errors.ts';
 import { engineVersionPrefix, stripVersion } from './versions.ts';
 import { containerId, execOwnerOf, ownerOf } from './lookup.ts';
-import { engineAnswerTimeoutMs } from './proxy.ts';
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error' };
 
@@ -71,7 +70,7 @@ export function splice(
 
   // An engine that accepts the connection but never answers (a frozen dockerd) must not hold the
   // client forever: without a first byte within the engine timeout, the client gets an error.
-  const timeoutMs = engineAnswerTimeoutMs();
+  const timeoutMs = ep.answerTimeout ?? 0;
   let answered = false;
   const timer = timeoutMs > 0 ? setTimeout(() => {
     if (answered) return;

@@ -19,7 +19,7 @@ import type { ApiContext, ApiOptions, Role } from './context.ts';
 import { NOT_FOUND_PAGE, writeRawError } from './errors.ts';
 import { installErrorHandling } from './errors.ts';
 import { hijackUpgrade, writeSocketError } from './hijack.ts';
-import { requestedVersion, setAdvertisedFor, setEngineAnswerTimeout, setRequestedVersion } from './proxy.ts';
+import { requestedVersion, setAdvertisedFor, setRequestedVersion } from './proxy.ts';
 import { defaultForwarder, NO_PRIMARY, ReplicaForwarder, servedByReplica, type Forwarder } from './replica.ts';
 import { advertisedMinVersion, advertisedVersion, checkRequestedVersion, stripVersion } from './versions.ts';
 import { DEFAULT_BODY_LIMIT } from './body.ts';
@@ -103,7 +103,6 @@ export function buildApp(options: ApiOptions): FastifyInstance {
   }
   installErrorHandling(app);
 
-  setEngineAnswerTimeout(options.engineTimeout);
   const plugin = { ctx, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT };
   app.register(system, plugin);
   app.register(events, plugin);

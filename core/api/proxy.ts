@@ -64,7 +64,7 @@ export function openEngineRequest(engine: Engine, call: EngineCall): http.Client
   if (ep.socketPath) options.socketPath = ep.socketPath;
   else { options.host = ep.host; options.port = ep.port; }
   const req = ep.tls ? https.request({ ...options, ...ep.tls }) : http.request(options);
-  const timeout = answerTimeoutFor(call);
+  const timeout = answerTimeoutFor(engine, call);
   if (timeout > 0) {
     // A hung engine (SIGSTOP, overloaded) must not hold the client forever: once the request is
     // sent, the engine has `timeout` ms to start answering. ETIMEDOUT counts toward its health.
@@ -82,21 +82,10 @@ export function openEngineRequest(engine: Engine, call: EngineCall): http.Client
   return req;
 }
 
-let engineAnswerTimeout = 0;
-
-/** The answer timeout of proxied engine requests (buildApp sets it from `engineTimeout`). */
-export function setEngineAnswerTimeout(ms: number | undefined): void {
-  engineAnswerTimeout = ms && ms > 0 ? ms : 0;
-}
-
-/** The current answer timeout in ms (0 = none); hijacked connections use it for the engine's reply. */
-export function engineAnswerTimeoutMs(): number {
-  return engineAnswerTimeout;
-}
-
 /** `stop`/`restart` legitimately wait `t` seconds (default 10) before answering. */
-function answerTimeoutFor(call: EngineCall): number {
-  if (engineAnswerTimeout === 0) return 0;
+function answerTimeoutFor(engine: Engine, call: EngineCall): number {
+  const engineAnswerTimeout = engine.endpoint.answerTimeout ?? 0;
+  if (engineAnswerTimeout <= 0) return 0;
   if (!/\/(stop|restart)$/.test(call.path)) return engineAnswerTimeout;
   const t = Number(new URLSearchParams(call.query ?? '').get('t') ?? 10);
   return engineAnswerTimeout + (Number.isFinite(t) && t > 0 ? t * 1000 : 0);

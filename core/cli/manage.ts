@@ -78,7 +78,6 @@ export async function runManage(s: ManageSettings, ctx: CommandContext): Promise
       ...(tls ? { tls } : {}),
       cors: s.cors,
       bodyLimit: s.apiBodyLimit,
-      engineTimeout: s.engineTimeout,
       debug: ctx.global.debug,
       experimental: ctx.global.experimental,
       refreshOnNodeFilter: s.refreshOnNodeFilter,

@@ -20,6 +20,11 @@ export interface EngineEndpoint {
   tls?: ConnectionOptions;
   /** Unix socket path instead of host/port (tests may use it). */
   socketPath?: string;
+  /**
+   * ms the engine has to start answering a request once it is sent (`--engine-timeout`), for calls
+   * made outside the engine layer (proxied and hijacked); absent = no limit.
+   */
+  answerTimeout?: number;
 }
 
 export interface EngineContainer {

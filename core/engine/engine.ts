@@ -115,7 +115,8 @@ export class EngineImpl implements Engine {
     this.log = owner.logger.child({ engine: addr });
     const { host, port } = splitAddr(addr);
     const tls = owner.options.engineTls;
-    this.endpoint = tls ? { host, port, tls } : { host, port };
+    const timeout = owner.options.requestTimeout;
+    this.endpoint = { host, port, ...(tls ? { tls } : {}), ...(timeout > 0 ? { answerTimeout: timeout } : {}) };
     // No keep-alive: a dockerd shutting down keeps serving its open connections for seconds while
     // refusing new ones, so reused sockets would make a dying engine look alive (health flapping).
     this.agent = tls ? new https.Agent({ keepAlive: false, ...tls }) : new http.Agent({ keepAlive: false });
