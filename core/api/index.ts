@@ -18,7 +18,9 @@ import { SwarmError } from '../errors.ts';
 import type { ApiContext, ApiOptions, Role } from './context.ts';
 import { NOT_FOUND_PAGE, writeRawError } from './errors.ts';
 import { installErrorHandling } from './errors.ts';
-import { hijackUpgrade, writeSocketError } from './hijack.ts';
+import { writeSocketError } from './hijack.ts';
+// Upgrades: `POST /session` (BuildKit) in session.ts, the rest (attach, exec) passed on to hijack.ts.
+import session, { hijackUpgrade } from './session.ts';
 import { requestedVersion, setAdvertisedFor, setRequestedVersion } from './proxy.ts';
 import { defaultForwarder, NO_PRIMARY, ReplicaForwarder, servedByReplica, type Forwarder } from './replica.ts';
 import { advertisedMinVersion, advertisedVersion, checkRequestedVersion, stripVersion } from './versions.ts';
@@ -112,6 +114,7 @@ export function buildApp(options: ApiOptions): FastifyInstance {
   app.register(networks, plugin);
   app.register(volumes, plugin);
   app.register(build, plugin);
+  app.register(session, plugin);
   app.register(swarm, plugin);
   return app;
 }
