@@ -14,6 +14,7 @@ import type { ClusterContainer, CreateOptions, DockerJson, Engine, EngineNetwork
 import { isImageMissing, type EngineImpl } from './engine.ts';
 import { cpusToShares } from './health.ts';
 import { hasHardNodeConstraint, stripNodeNames, withLocalNetwork } from './local-network.ts';
+import { osTypeConstraints } from './ostype.ts';
 import { nameConflictMessage, nameTaken, SWARM_ID_LABEL } from './lookup.ts';
 import type { Mutex } from './mutex.ts';
 
@@ -198,7 +199,9 @@ function removeOrphan(
 /** The whole pipeline with the legacy retries: OS mismatch, image affinity, `swarm.createretry`. */
 export async function createContainer(ctx: CreateContext, rawBody: CreateSpec, name: string, options: CreateOptions = {}): Promise<ClusterContainer> {
   const { body } = withSwarmId(rawBody, ctx.swarmIdInUse);
-  const flags: AttemptFlags = { delivered: new Set(), extraConstraints: [], imageAffinity: false, dryRun: options.dryRun ?? false };
+  // The automatic ostype constraint (§4.4) is asked once, before the first attempt, and persisted like the OS-mismatch one.
+  const extraConstraints = await osTypeConstraints(ctx, body, options.authConfig);
+  const flags: AttemptFlags = { delivered: new Set(), extraConstraints, imageAffinity: false, dryRun: options.dryRun ?? false };
   let retries = 0;
   let osRetried = false;
   let imageRetried = false;

@@ -1,0 +1,117 @@
+/**
+ * Automatic ostype constraint of the original (§4.4, `setOSTypeConstraint`): on container create,
+ * unless some constraint already mentions `ostype`, one engine (the top-ranked node for an empty
+ * config) is asked `GET /distribution/<image>/json`; its platforms become a hard constraint
+ * `ostype==<os>` (one OS) or `ostype==/(a)|(b)/` (several), persisted in the constraints label by
+ * the caller. Any failure (no registry, private image without credentials, unknown image) adds
+ * nothing.
+ *
+ * Deliberate difference: legacy asked on every create. Here the answer (or the failure) is kept
+ * per image reference and credentials for `OSTYPE_TTL_MS`, concurrent creates of one image share
+ * one call, and a create waits at most `OSTYPE_WAIT_MS` for it (the call goes on in the background
+ * and fills the cache). An image's OS does not change under its name in practice, and creates of
+ * local images (which the registry does not know) then cost one engine round trip per 30 s instead
+ * of one per create.
+ */
+import type { CreateSpec } from '../types.ts';
+import type { DockerJson, Engine } from './cluster-api.ts';
+import type { EngineImpl } from './engine.ts';
+
+export const OSTYPE_TTL_MS = 30_000;
+export const OSTYPE_WAIT_MS = 5_000;
+
+const CONSTRAINTS_LABEL = 'com.docker.swarm.constraints';
+/** What a reference may contain; anything else is not sent to the engine as a path. */
+const REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/;
+
+/**
+ * The constraint for the platforms of a `/distribution` answer: distinct OS names in order of
+ * appearance; none → undefined.
+ */
+export function osTypeRule(platforms: unknown): string | undefined {
+  if (!Array.isArray(platforms)) return undefined;
+  const seen: string[] = [];
+  for (const p of platforms) {
+    const os = p && typeof p === 'object' ? (p as { os?: unknown }).os : undefined;
+    if (typeof os === 'string' && os !== '' && !seen.includes(os)) seen.push(os);
+  }
+  if (seen.length === 0) return undefined;
+  if (seen.length === 1) return `ostype==${seen[0]}`;
+  return `ostype==/${seen.map((os) => `(${os})`).join('|')}/`;
+}
+
+/** True when an env `constraint:` entry or the constraints label already mentions `ostype` (legacy: substring). */
+export function mentionsOsType(body: CreateSpec): boolean {
+  const b = body as DockerJson;
+  if (Array.isArray(b.Env)) {
+    for (const entry of b.Env) if (typeof entry === 'string' && entry.startsWith('constraint:') && entry.includes('ostype')) return true;
+  }
+  const labels = b.Labels;
+  const label = labels && typeof labels === 'object' ? (labels as Record<string, unknown>)[CONSTRAINTS_LABEL] : undefined;
+  return typeof label === 'string' && label.includes('ostype');
+}
+
+export interface OsTypeContext {
+  engineByAddr(addr: string): EngineImpl | undefined;
+  /**
+   * The cluster's cached top-ranked node for an empty config ("random engine"). Optional because
+   * `CreateContext` does not declare it: the cluster (which is the create context) has it.
+   */
+  anyEngine?(): Engine | undefined;
+}
+
+interface Entry {
+  expires: number;
+  result: Promise<string | undefined>;
+}
+
+/** One cache per cluster (the create context), so tests and several managers in a process stay apart. */
+const caches = new WeakMap<object, Map<string, Entry>>();
+
+function cacheOf(ctx: object): Map<string, Entry> {
+  let c = caches.get(ctx);
+  if (!c) caches.set(ctx, (c = new Map()));
+  return c;
+}
+
+/** Asks one engine; resolves undefined on any failure. */
+export function lookupOsType(engine: Pick<EngineImpl, 'dial'>, image: string, authConfig?: string): Promise<string | undefined> {
+  return engine
+    .dial<DockerJson>({ path: `/distribution/${image}/json`, method: 'GET', ...(authConfig ? { auth: authConfig } : {}) })
+    .then((answer) => osTypeRule(answer?.Platforms), () => undefined);
+}
+
+/**
+ * The constraints to add to a create: `[]` or one `ostype==…` rule. Never throws.
+ * `now` and `waitMs` are parameters for tests.
+ */
+export async function osTypeConstraints(
+  ctx: OsTypeContext,
+  body: CreateSpec,
+  authConfig?: string,
+  opts: { now?: number; waitMs?: number } = {},
+): Promise<string[]> {
+  const image = (body as DockerJson).Image;
+  if (typeof image !== 'string' || !REFERENCE.test(image) || mentionsOsType(body)) return [];
+  const now = opts.now ?? Date.now();
+  const cache = cacheOf(ctx);
+  const key = `${image}\n${authConfig ?? ''}`;
+  let entry = cache.get(key);
+  if (!entry || entry.expires <= now) {
+    const top = ctx.anyEngine?.();
+    const engine = top ? ctx.engineByAddr(top.addr) : undefined;
+    if (!engine) return [];
+    entry = { expires: now + OSTYPE_TTL_MS, result: lookupOsType(engine, image, authConfig) };
+    cache.set(key, entry);
+    if (cache.size > 1000) {
+      for (const [k, e] of cache) if (e.expires <= now) cache.delete(k);
+    }
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const waited = await Promise.race([
+    entry.result,
+    new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), opts.waitMs ?? OSTYPE_WAIT_MS); }),
+  ]);
+  clearTimeout(timer);
+  return waited ? [waited] : [];
+}
