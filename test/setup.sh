@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(docker.io busybox-static etcd-server zookeeper docker-compose iptables openssl tmux iproute2 util-linux procps)
+# docker-registry: the Distribution registry 2.x, run on loopback by test/cluster/registry.ts for pull/push/login tests.
+PACKAGES=(docker.io busybox-static etcd-server zookeeper docker-compose docker-registry iptables openssl tmux iproute2 util-linux procps perl-base)
 
 SUDO=()
 if [ "$(id -u)" != 0 ]; then
@@ -21,8 +22,10 @@ done
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  # Daemons that were running before the install are not ours to touch.
-  before=" $(pgrep -x 'dockerd|containerd|etcd' | tr '\n' ' ') "
+  # Daemons that were running before the install are not ours to touch (`|| true`: none running
+  # is fine, and pipefail would otherwise end the script here).
+  DAEMONS='dockerd|containerd|etcd|docker-registr.' # comm is cut at 15 chars: docker-registry is matched by the dot
+  before=" $( (pgrep -x "$DAEMONS" || true) | tr '\n' ' ') "
   # policy-rc.d exit 101 tells invoke-rc.d not to start services from package postinst scripts.
   made_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -38,8 +41,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   cleanup_policy
   made_policy=0
   # Anything the install started anyway (a postinst ignoring policy-rc.d) is stopped by PID.
-  for pid in $(pgrep -x 'dockerd|containerd|etcd' || true); do
+  # Test daemons that the kit started meanwhile (other runs on this machine) live under
+  # /tmp/swarm-test-*: never a package's service, never stopped here.
+  for pid in $(pgrep -x "$DAEMONS" || true); do
     case "$before" in *" $pid "*) continue ;; esac
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q '/tmp/swarm-test-'; then continue; fi
     echo "setup: stopping $(ps -o comm= -p "$pid" 2>/dev/null || echo '?') ($pid) started by the package install"
     "${SUDO[@]}" kill "$pid" 2>/dev/null || true
   done
@@ -47,7 +53,7 @@ else
   echo "setup: system packages present"
 fi
 
-for bin in dockerd etcd java unshare ip busybox; do
+for bin in dockerd etcd java unshare ip busybox docker-registry perl; do
   command -v "$bin" >/dev/null || { echo "setup: $bin not found after install" >&2; exit 1; }
 done
 if [ ! -x /usr/local/bin/docker ] && ! command -v docker >/dev/null; then

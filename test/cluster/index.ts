@@ -20,4 +20,5 @@ export {
 export { dockerCli, composeCli, type DockerCliOptions, type CliResult } from './docker-cli.ts';
 export { startEtcd, startZookeeper, zkFourLetter, type StoreServer } from './stores.ts';
 export { startManager, REPO_ROOT, type ManagerOptions, type ManagerProcess } from './manager.ts';
+export { startRegistry, htpasswdLine, type TestRegistry, type RegistryAuth, type StartRegistryOptions } from './registry.ts';
 export { isAlive } from './proc.ts';
