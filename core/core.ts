@@ -46,8 +46,8 @@ export interface Core {
   filterNames(): string[];
   /** The strategy's name (`docker info` Strategy line). */
   strategyName(): string;
-  /** Run the filter chain on `nodes` for `request`. */
-  runFilters(nodes: readonly NodeView[], request: PlacementRequest): Promise<Candidates>;
+  /** Run the filter chain on `nodes` (or on prepared candidates, as `schedule()` does) for `request`. */
+  runFilters(nodes: readonly NodeView[] | Candidates, request: PlacementRequest): Promise<Candidates>;
   /** Ask the one strategy for its scorer. */
   scorer(request: PlacementRequest): ScorerRef;
   /** Run `place` taps over the spec for the chosen node. */
@@ -89,7 +89,7 @@ export function createCore(options: CoreOptions = {}): Core {
       return (hooks.rank.taps[0]?.name ?? 'strategy-spread').replace(/^strategy-/, '');
     },
     async runFilters(nodes, request) {
-      return hooks.filter.promise(new Candidates(nodes), request);
+      return hooks.filter.promise(nodes instanceof Candidates ? nodes : new Candidates(nodes), request);
     },
     scorer(request) {
       const ref = hooks.rank.call(request);

@@ -58,6 +58,11 @@ export function exprText(e: Expr): string {
   return `${e.key}${e.operator}${e.value}`;
 }
 
+/** Key, operator and value: everything a matcher built from `e` depends on (the soft marker is not). */
+export function exprKey(e: Expr): string {
+  return `${e.key}\0${e.operator}\0${e.value}`;
+}
+
 /** `key==~value`: the expression with its soft marker, as the Go `String()` prints it. */
 export function exprString(e: Expr): string {
   return `${e.key}${e.operator}${e.soft ? '~' : ''}${e.value}`;
@@ -126,6 +131,12 @@ export interface ExprFilterRule {
   reason(e: Expr): string;
   /** The node test for `e`, compiled once per rule. */
   matcher(e: Expr): (node: NodeView) => boolean;
+  /**
+   * Optional: a text that determines `matcher(e)` completely (e.g. key, operator and value).
+   * With it, each node's verdict is remembered for the node snapshot across placements
+   * (`Candidates.keepWhere`); without it every node is tested on every placement.
+   */
+  key?(e: Expr): string;
 }
 
 /**
@@ -145,7 +156,9 @@ export function filterByExprs(candidates: Candidates, request: PlacementRequest,
   for (const e of exprs) {
     if (e.soft && !request.enforceSoft) continue;
     const reason = rule.reason(e);
-    out = out.keep(rule.matcher(e), () => reason);
+    out = rule.key
+      ? out.keepWhere(`${kind}\0${rule.key(e)}`, rule.matcher(e), () => reason)
+      : out.keep(rule.matcher(e), () => reason);
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import type { NodeView, Rejection } from '../types.ts';
+import type { NodeSet } from './node-set.ts';
 
 /** The conditions one filter checked, in the legacy error listing (`[port 80 (Bridge mode)]`). */
 export interface FilterConditions {
@@ -13,31 +14,57 @@ export interface Exhaustion {
   message?: string;
 }
 
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/**
+ * Drops recorded without building their Rejection objects: `keepWhere` promises a reason that
+ * depends on the node alone, so it can be asked when (if ever) someone reads `rejected`.
+ */
+interface LazyDrops {
+  plugin: string;
+  base: readonly NodeView[];
+  rows: Int32Array;
+  reason: (node: NodeView) => string;
+}
+type Segment = readonly Rejection[] | LazyDrops;
+
+interface Fields {
+  /** Plain form: the nodes themselves. */
+  nodes?: readonly NodeView[];
+  /** Row form: rows of `set.base`, ascending (filters never reorder). */
+  set?: NodeSet;
+  rows?: Int32Array;
+  segments: readonly Segment[];
+  conditions: readonly FilterConditions[];
+  exhausted: Exhaustion | undefined;
+  plugin: string;
+  /** Shared between values with the same nodes and drops: what was materialised already. */
+  memo: { nodes?: readonly NodeView[]; rejected?: readonly Rejection[] };
+}
+
+/** Set right before an internal construction (see the constructor). */
+let internal: Fields | undefined;
+
+function make(fields: Fields): Candidates {
+  internal = fields;
+  return new Candidates(EMPTY);
+}
+
 /**
  * The nodes still in the running, plus the record of every drop. Immutable: each operation
  * returns a new value, so a filter can never change what an earlier filter returned.
+ *
+ * Inside `schedule()` a value is in "row form": the nodes are rows of a cached NodeSet, so a
+ * filter that names its predicate (`keepWhere`) reuses per-node verdicts across placements and
+ * records drops without building their reasons until somebody reads `rejected`. Readers see the
+ * same `nodes`, `rejected` and `size` either way.
  */
-const EMPTY: readonly never[] = Object.freeze([]);
-
-/** Set right before an internal construction whose arrays are frozen already (see the constructor). */
-let trusted = false;
-
-/** A Candidates over frozen arrays, without copying them. */
-function shared(
-  nodes: readonly NodeView[],
-  init: { rejected: readonly Rejection[]; conditions: readonly FilterConditions[]; exhausted: Exhaustion | undefined; plugin: string },
-): Candidates {
-  trusted = true;
-  return new Candidates(nodes, init);
-}
-
 export class Candidates {
-  readonly nodes: readonly NodeView[];
-  readonly rejected: readonly Rejection[];
   readonly conditions: readonly FilterConditions[];
   readonly exhausted: Exhaustion | undefined;
   /** Name of the plugin currently filtering; set by the core before each filter tap runs. */
   readonly plugin: string;
+  readonly #f: Fields;
 
   constructor(
     nodes: readonly NodeView[],
@@ -48,30 +75,81 @@ export class Candidates {
       plugin?: string;
     } = {},
   ) {
-    if (trusted) {
-      // Internal path: the arrays are already frozen (ours, or built by us and frozen here), so
-      // sharing them is as safe as copying them and saves a 5,000-element copy per filter.
-      trusted = false;
-      this.nodes = nodes;
-      this.rejected = init.rejected ?? EMPTY;
-      this.conditions = init.conditions ?? EMPTY;
+    if (internal) {
+      this.#f = internal;
+      internal = undefined;
     } else {
-      this.nodes = Object.freeze([...nodes]);
-      this.rejected = Object.freeze([...(init.rejected ?? [])]);
-      this.conditions = Object.freeze([...(init.conditions ?? [])]);
+      const rejected = Object.freeze([...(init.rejected ?? [])]);
+      this.#f = {
+        nodes: Object.freeze([...nodes]),
+        segments: rejected.length > 0 ? [rejected] : EMPTY,
+        conditions: Object.freeze([...(init.conditions ?? [])]),
+        exhausted: init.exhausted,
+        plugin: init.plugin ?? 'core',
+        memo: {},
+      };
     }
-    this.exhausted = init.exhausted;
-    this.plugin = init.plugin ?? 'core';
+    this.conditions = this.#f.conditions;
+    this.exhausted = this.#f.exhausted;
+    this.plugin = this.#f.plugin;
     Object.freeze(this);
   }
 
+  /** Every schedulable node of `set`, in row form. Used by the core. */
+  static of(set: NodeSet): Candidates {
+    return make({ set, rows: set.all, segments: EMPTY, conditions: EMPTY, exhausted: undefined, plugin: 'core', memo: {} });
+  }
+
+  /** The rows (of `set.base`) of a row-form value; undefined for a plain one. Used by the core. */
+  static rowsOf(c: Candidates): { set: NodeSet; rows: Int32Array } | undefined {
+    const f = c.#f;
+    return f.set && f.rows ? { set: f.set, rows: f.rows } : undefined;
+  }
+
+  /** The nodes still in the running (frozen). */
+  get nodes(): readonly NodeView[] {
+    const f = this.#f;
+    if (f.nodes) return f.nodes;
+    if (!f.memo.nodes) {
+      const { base } = f.set!;
+      const rows = f.rows!;
+      const out: NodeView[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) out[i] = base[rows[i]];
+      f.memo.nodes = Object.freeze(out);
+    }
+    return f.memo.nodes;
+  }
+
+  /** Every drop so far, in order (frozen). */
+  get rejected(): readonly Rejection[] {
+    const f = this.#f;
+    if (f.segments.length === 0) return EMPTY;
+    if (f.segments.length === 1 && Array.isArray(f.segments[0])) return f.segments[0] as readonly Rejection[];
+    if (!f.memo.rejected) {
+      const out: Rejection[] = [];
+      for (const s of f.segments) {
+        if (Array.isArray(s)) out.push(...(s as readonly Rejection[]));
+        else {
+          const { plugin, base, rows, reason } = s as LazyDrops;
+          for (let i = 0; i < rows.length; i++) {
+            const node = base[rows[i]];
+            out.push({ node: node.id, plugin, reason: reason(node) });
+          }
+        }
+      }
+      f.memo.rejected = Object.freeze(out);
+    }
+    return f.memo.rejected;
+  }
+
   get size(): number {
-    return this.nodes.length;
+    const f = this.#f;
+    return f.nodes ? f.nodes.length : f.rows!.length;
   }
 
   /** The same candidates, attributed to another plugin. Used by the core, not by filters. */
   as(plugin: string): Candidates {
-    return shared(this.nodes, { ...this.fields(), plugin });
+    return make({ ...this.#f, plugin });
   }
 
   /**
@@ -84,56 +162,133 @@ export class Candidates {
     reason: (node: NodeView) => string,
     options: { conditions?: string[]; emptyMessage?: string } = {},
   ): Candidates {
-    const nodes = this.nodes;
+    const f = this.#f;
+    if (!f.nodes) return this.#keepRows(predicate, reason, options, undefined);
+    const nodes = f.nodes;
     const n = nodes.length;
     // Most filters keep most nodes: copy nothing until the first drop.
     let first = 0;
     while (first < n && predicate(nodes[first])) first++;
-    let kept: readonly NodeView[] = nodes;
-    let rejected = this.rejected;
-    if (first < n) {
-      const out = nodes.slice(0, first);
-      const rej = [...this.rejected];
-      rej.push({ node: nodes[first].id, plugin: this.plugin, reason: reason(nodes[first]) });
-      for (let i = first + 1; i < n; i++) {
-        const node = nodes[i];
-        if (predicate(node)) out.push(node);
-        else rej.push({ node: node.id, plugin: this.plugin, reason: reason(node) });
-      }
-      kept = Object.freeze(out);
-      rejected = Object.freeze(rej);
+    if (first === n) return this.#unchanged(options);
+    const out = nodes.slice(0, first);
+    const rej: Rejection[] = [{ node: nodes[first].id, plugin: f.plugin, reason: reason(nodes[first]) }];
+    for (let i = first + 1; i < n; i++) {
+      const node = nodes[i];
+      if (predicate(node)) out.push(node);
+      else rej.push({ node: node.id, plugin: f.plugin, reason: reason(node) });
     }
+    return this.#narrowed({ nodes: Object.freeze(out) }, Object.freeze(rej), out.length, n, options);
+  }
+
+  /**
+   * `keep`, for a predicate and a reason that depend on the node snapshot alone, named by `key`
+   * (unique within this plugin: the same key must always mean the same predicate). Row-form
+   * candidates remember each node's verdict under (plugin, key) for as long as the snapshot
+   * lives, skip the whole scan when every node is known to pass, and build the reasons only
+   * when `rejected` is read. Plain candidates behave exactly like `keep`.
+   */
+  keepWhere(
+    key: string,
+    predicate: (node: NodeView) => boolean,
+    reason: (node: NodeView) => string,
+    options: { conditions?: string[]; emptyMessage?: string } = {},
+  ): Candidates {
+    if (this.#f.nodes) return this.keep(predicate, reason, options);
+    return this.#keepRows(predicate, reason, options, key);
+  }
+
+  #keepRows(
+    predicate: (node: NodeView) => boolean,
+    reason: (node: NodeView) => string,
+    options: { conditions?: string[]; emptyMessage?: string },
+    key: string | undefined,
+  ): Candidates {
+    const f = this.#f;
+    const set = f.set!;
+    const rows = f.rows!;
+    const base = set.base;
+    const n = rows.length;
+    const memo = key === undefined ? undefined : set.verdicts(`${f.plugin}\0${key}`);
+    if (memo && memo.fails === 0 && memo.known === base.length) return this.#unchanged(options);
+    let kept: Int32Array | undefined;
+    let dropped: Int32Array | undefined;
+    let k = 0;
+    let d = 0;
+    const eager: Rejection[] = [];
+    for (let i = 0; i < n; i++) {
+      const row = rows[i];
+      let pass: boolean;
+      if (memo) {
+        let v = memo.v[row];
+        if (v === 0) {
+          v = predicate(base[row]) ? 1 : 2;
+          memo.v[row] = v;
+          memo.known++;
+          if (v === 2) memo.fails++;
+        }
+        pass = v === 1;
+      } else pass = predicate(base[row]);
+      if (pass) {
+        if (kept) kept[k] = row;
+        k++;
+        continue;
+      }
+      if (!kept) {
+        kept = new Int32Array(n);
+        kept.set(rows.subarray(0, i));
+        dropped = new Int32Array(n - i);
+      }
+      if (memo) dropped![d++] = row;
+      else eager.push({ node: base[row].id, plugin: f.plugin, reason: reason(base[row]) });
+    }
+    if (!kept) return this.#unchanged(options);
+    const drops: Segment = memo
+      ? { plugin: f.plugin, base, rows: dropped!.subarray(0, d), reason }
+      : Object.freeze(eager);
+    return this.#narrowed({ set, rows: kept.subarray(0, k) }, drops, k, n, options);
+  }
+
+  /** Nothing dropped: this value, or a copy that also lists this filter's conditions. */
+  #unchanged(options: { conditions?: string[] }): Candidates {
+    return options.conditions ? this.describe(options.conditions) : this;
+  }
+
+  #narrowed(
+    kept: { nodes: readonly NodeView[] } | { set: NodeSet; rows: Int32Array },
+    drops: Segment,
+    left: number,
+    before: number,
+    options: { conditions?: string[]; emptyMessage?: string },
+  ): Candidates {
+    const f = this.#f;
     const conditions = options.conditions
-      ? Object.freeze([...this.conditions, { plugin: this.plugin, conditions: [...options.conditions] }])
-      : this.conditions;
-    if (kept === nodes && conditions === this.conditions) return this; // nothing changed: immutable, so share
-    const exhausted = this.exhausted
-      ?? (kept.length === 0 && n > 0
-        ? { plugin: this.plugin, ...(options.emptyMessage ? { message: options.emptyMessage } : {}) }
+      ? Object.freeze([...f.conditions, { plugin: f.plugin, conditions: [...options.conditions] }])
+      : f.conditions;
+    const exhausted = f.exhausted
+      ?? (left === 0 && before > 0
+        ? { plugin: f.plugin, ...(options.emptyMessage ? { message: options.emptyMessage } : {}) }
         : undefined);
-    return shared(kept, { rejected, conditions, exhausted, plugin: this.plugin });
+    return make({ ...kept, segments: [...f.segments, drops], conditions, exhausted, plugin: f.plugin, memo: {} });
   }
 
   /** Record what this filter checked without dropping anything. */
   describe(conditions: string[]): Candidates {
-    return shared(this.nodes, {
-      ...this.fields(),
-      conditions: Object.freeze([...this.conditions, { plugin: this.plugin, conditions: [...conditions] }]),
+    const f = this.#f;
+    return make({
+      ...f,
+      conditions: Object.freeze([...f.conditions, { plugin: f.plugin, conditions: [...conditions] }]),
     });
   }
 
   /** Fail this filter with an error of its own (e.g. an expression that does not parse). */
   fail(message: string): Candidates {
-    const rejected = [...this.rejected, ...this.nodes.map((n) => ({ node: n.id, plugin: this.plugin, reason: message }))];
+    const f = this.#f;
+    const rejected = [...this.rejected, ...this.nodes.map((n) => ({ node: n.id, plugin: f.plugin, reason: message }))];
     return new Candidates([], {
       rejected,
-      conditions: this.conditions,
-      exhausted: this.exhausted ?? { plugin: this.plugin, message: `error from ${this.plugin} filter: ${message}` },
-      plugin: this.plugin,
+      conditions: f.conditions,
+      exhausted: f.exhausted ?? { plugin: f.plugin, message: `error from ${f.plugin} filter: ${message}` },
+      plugin: f.plugin,
     });
-  }
-
-  private fields() {
-    return { rejected: this.rejected, conditions: this.conditions, exhausted: this.exhausted, plugin: this.plugin };
   }
 }

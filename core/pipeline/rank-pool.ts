@@ -10,9 +10,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { buildNodeTable, tableBytes, tableView } from './node-table.ts';
+import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
 import type { RankTask } from './rank-worker.ts';
-import type { NodeView, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
+import type { NodeTable, NodeView, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
 
 async function loadScorer(module: string): Promise<ScoreFn> {
   const mod = (await import(module)) as { score?: ScoreFn };
@@ -41,10 +41,24 @@ export interface RankPoolOptions {
   maxArenaBytes?: number;
 }
 
+/** A node table the pool can keep in its arena across calls (core/pipeline/node-set.ts). */
+export interface RowSource {
+  /** Number of rows. */
+  readonly count: number;
+  /** The table of all rows; the same object for as long as the rows do not change. */
+  readonly table: NodeTable;
+}
+
 export interface RankPool {
   readonly threshold: number;
   /** Scores for `nodes` (row i = nodes[i]), identical to calling the scorer inline. */
   score(nodes: readonly NodeView[], scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<Float64Array>;
+  /**
+   * Optional: scores for the rows `rows` (ascending) of `source.table`, identical to scoring a
+   * table of those rows inline (row k = rows[k]). The table stays in the shared arena while the
+   * same source comes back, so a call sends only the row numbers.
+   */
+  scoreRows?(source: RowSource, rows: Int32Array, scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<Float64Array>;
   close(): Promise<void>;
 }
 
@@ -75,26 +89,46 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
   let version = 0;
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
+  /** The table the arena holds (by identity), so a source that comes back is not written again. */
+  let held: NodeTable | undefined;
+  /** Per-thread scratch for the caller's own chunk of gathered rows. */
+  let local = new ArrayBuffer(0);
 
-  async function run(nodes: readonly NodeView[], scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<Float64Array> {
-    const count = nodes.length;
-    const bytes = tableBytes(count) + count * Float64Array.BYTES_PER_ELEMENT;
+  /**
+   * Arena layout for a table of `count` rows of which `k` are scored:
+   *   [table: COLUMNS × count f64][results: count f64][rows: count int32]
+   */
+  async function run(source: RowSource, rows: Int32Array | undefined, scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<Float64Array> {
+    const count = source.count;
+    const k = rows ? rows.length : count;
+    const resultOffset = tableBytes(count);
+    const rowsOffset = resultOffset + count * Float64Array.BYTES_PER_ELEMENT;
+    const bytes = rowsOffset + count * Int32Array.BYTES_PER_ELEMENT;
     let buffer: SharedArrayBuffer | undefined;
     if (bytes <= maxArenaBytes) {
-      if (arena.byteLength < bytes) arena.grow(bytes);
+      if (arena.byteLength < bytes) {
+        arena.grow(bytes);
+        held = undefined; // offsets of a held table depend on its count only, but be plain about it
+      }
+      if (held !== source.table) {
+        writeTable(arena, source.table);
+        held = source.table;
+        version++;
+      }
     } else {
       buffer = new SharedArrayBuffer(bytes); // too big for the arena: this table travels with its tasks
+      writeTable(buffer, source.table);
+      version++;
     }
     const target = buffer ?? arena;
-    buildNodeTable(nodes, { buffer: target, byteOffset: 0 });
-    const resultOffset = tableBytes(count);
-    version++;
+    if (rows) new Int32Array(target, rowsOffset, k).set(rows);
     // The calling thread scores the first chunk itself while the workers score the others.
-    const chunk = Math.ceil(count / (threads + 1));
+    const chunk = Math.ceil(k / (threads + 1));
     const tasks: Promise<number>[] = [];
-    for (let from = chunk; from < count; from += chunk) {
+    for (let from = chunk; from < k; from += chunk) {
       const task: RankTask = {
-        version, count, tableOffset: 0, resultOffset, from, to: Math.min(count, from + chunk),
+        version, count, tableOffset: 0, resultOffset, rowsOffset: rows ? rowsOffset : -1, rowCount: k,
+        from, to: Math.min(k, from + chunk),
         module: scorer.module, options: scorer.options, request, seed, ...(buffer ? { buffer } : {}),
       };
       const pending = piscina.run(task) as Promise<number>;
@@ -103,11 +137,16 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
       pending.catch(() => undefined);
       tasks.push(pending);
     }
-    const results = new Float64Array(target, resultOffset, count);
+    const results = new Float64Array(target, resultOffset, k);
     try {
       const fn = scorer.score ?? (await loadScorer(scorer.module));
-      const table = tableView(target, 0, count);
-      const first = Math.min(chunk, count);
+      const first = Math.min(chunk, k);
+      let table = tableView(target, 0, count);
+      if (rows) {
+        const bytesNeeded = tableBytes(k);
+        if (local.byteLength < bytesNeeded) local = new ArrayBuffer(bytesNeeded);
+        table = gatherRows(table, rows, 0, first, tableView(local, 0, k));
+      }
       results.set(fn({ table, from: 0, to: first, request, options: scorer.options, seed }) as ArrayLike<number>, 0);
     } finally {
       await Promise.allSettled(tasks); // never reuse the arena while a worker still writes into it
@@ -117,13 +156,21 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
     return results.slice();
   }
 
+  function enqueue(work: () => Promise<Float64Array>): Promise<Float64Array> {
+    if (closed) return Promise.reject(new Error('rank pool is closed'));
+    const next = queue.then(work);
+    queue = next.catch(() => undefined);
+    return next;
+  }
+
   return {
     threshold,
     score(nodes, scorer, request, seed) {
-      if (closed) return Promise.reject(new Error('rank pool is closed'));
-      const next = queue.then(() => run(nodes, scorer, request, seed));
-      queue = next.catch(() => undefined);
-      return next;
+      // A one-off table: a new object every call, so it is always written to the arena.
+      return enqueue(() => run({ count: nodes.length, table: buildNodeTable(nodes) }, undefined, scorer, request, seed));
+    },
+    scoreRows(source, rows, scorer, request, seed) {
+      return enqueue(() => run(source, rows.length === source.count ? undefined : rows, scorer, request, seed));
     },
     async close() {
       if (closed) return;
@@ -132,6 +179,22 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
       await piscina.destroy();
     },
   };
+}
+
+/** Copy a table (its own buffer) into `buffer` at offset 0, column by column. */
+function writeTable(buffer: ArrayBufferLike, table: NodeTable): void {
+  const into = tableView(buffer, 0, table.count);
+  for (const c of COLUMNS) into[c].set(table[c]);
+}
+
+/** Rows [from, to) of `out` = rows rows[from..to) of `table`; the rest of `out` is left as it is. */
+export function gatherRows(table: NodeTable, rows: Int32Array, from: number, to: number, out: NodeTable): NodeTable {
+  for (const c of COLUMNS) {
+    const src = table[c];
+    const dst = out[c];
+    for (let k = from; k < to; k++) dst[k] = src[rows[k]];
+  }
+  return out;
 }
 
 /**
@@ -148,6 +211,11 @@ export function lazyRankPool(options: RankPoolOptions = {}): RankPool {
       if (closed) return Promise.reject(new Error('rank pool is closed'));
       pool ??= createRankPool({ ...options, threshold });
       return pool.score(nodes, scorer, request, seed);
+    },
+    scoreRows(source, rows, scorer, request, seed) {
+      if (closed) return Promise.reject(new Error('rank pool is closed'));
+      pool ??= createRankPool({ ...options, threshold });
+      return pool.scoreRows!(source, rows, scorer, request, seed);
     },
     async close() {
       closed = true;

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { workerData } from 'node:worker_threads';
-import { tableView } from './node-table.ts';
+import { COLUMNS, tableBytes, tableView } from './node-table.ts';
 import type { NodeTable, ScoreFn, ScoreRequest } from '../types.ts';
 
 export interface RankTask {
@@ -16,8 +16,15 @@ export interface RankTask {
   count: number;
   /** Where the table starts in the arena (bytes). */
   tableOffset: number;
-  /** Where the result column (count × float64) starts in the arena (bytes). */
+  /** Where the result column (rowCount × float64) starts in the arena (bytes). */
   resultOffset: number;
+  /**
+   * Where the scored rows (rowCount × int32, ascending rows of the table) start in the arena
+   * (bytes); −1 when every row of the table is scored (row k = table row k).
+   */
+  rowsOffset: number;
+  /** How many rows are scored (the scorer's table has this many rows). */
+  rowCount: number;
   from: number;
   to: number;
   module: string;
@@ -30,7 +37,9 @@ export interface RankTask {
 
 const arena: SharedArrayBuffer = (workerData as { arena: SharedArrayBuffer }).arena;
 const scorers = new Map<string, Promise<ScoreFn>>();
-let cached: { version: number; buffer: SharedArrayBuffer; table: NodeTable; results: Float64Array } | undefined;
+let cached: { version: number; buffer: SharedArrayBuffer; table: NodeTable } | undefined;
+/** This thread's gathered rows (only the task's chunk is filled). */
+let local = new ArrayBuffer(0);
 
 /**
  * Load a scorer module. On Node 20, tsx's ESM hooks are not active inside worker threads (its
@@ -62,16 +71,25 @@ function scorer(module: string): Promise<ScoreFn> {
 export default async function rank(task: RankTask): Promise<number> {
   const buffer = task.buffer ?? arena;
   if (!cached || cached.version !== task.version || cached.buffer !== buffer) {
-    cached = {
-      version: task.version,
-      buffer,
-      table: tableView(buffer, task.tableOffset, task.count),
-      results: new Float64Array(buffer, task.resultOffset, task.count),
-    };
+    cached = { version: task.version, buffer, table: tableView(buffer, task.tableOffset, task.count) };
   }
-  const fn = await scorer(task.module);
-  const out = fn({ table: cached.table, from: task.from, to: task.to, request: task.request, options: task.options, seed: task.seed });
+  const fn = await scorer(task.module); // before gathering: nothing may await between gather and score
+  const k = task.rowCount;
+  let table = cached.table;
+  if (task.rowsOffset >= 0) {
+    // A subset: gather this chunk's rows into a table of k rows (row i = table row rows[i]).
+    if (local.byteLength < tableBytes(k)) local = new ArrayBuffer(tableBytes(k));
+    const rows = new Int32Array(buffer, task.rowsOffset, k);
+    const out = tableView(local, 0, k);
+    for (const c of COLUMNS) {
+      const src = table[c];
+      const dst = out[c];
+      for (let i = task.from; i < task.to; i++) dst[i] = src[rows[i]];
+    }
+    table = out;
+  }
+  const out = fn({ table, from: task.from, to: task.to, request: task.request, options: task.options, seed: task.seed });
   if (out.length !== task.to - task.from) throw new Error(`scorer ${task.module} returned ${out.length} scores for ${task.to - task.from} rows`);
-  cached.results.set(out as ArrayLike<number>, task.from);
+  new Float64Array(buffer, task.resultOffset, k).set(out as ArrayLike<number>, task.from);
   return task.to - task.from;
 }

@@ -17,8 +17,9 @@
  */
 import type { Core } from '../core.ts';
 import { SwarmError } from '../errors.ts';
-import type { Candidates } from './candidates.ts';
-import { buildNodeTable, tableBytes } from './node-table.ts';
+import { Candidates } from './candidates.ts';
+import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
+import { nodeSetOf, type NodeSet } from './node-set.ts';
 import type { RankPool } from './rank-pool.ts';
 import type { NodeTable, NodeView, PlacementRequest, Rejection, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
 
@@ -35,12 +36,17 @@ export interface RankedNode {
 }
 
 export interface ScheduleResult {
-  /** Nodes that fit, best first. `ranked[0]` is the placement. */
-  ranked: RankedNode[];
+  /**
+   * Nodes that fit, best first. `ranked[0]` is the placement. Sorted when first read: a caller
+   * that needs only the placement reads `top` and never pays for ordering the rest.
+   */
+  readonly ranked: RankedNode[];
+  /** The placement: the same node and score as `ranked[0]`. */
+  readonly top: RankedNode;
   /** 1 when the soft rules could be honoured, 2 when they were dropped. */
   pass: 1 | 2;
-  /** Every drop of the successful pass: filter reasons, then strategy "does not fit". */
-  rejected: Rejection[];
+  /** Every drop of the successful pass: filter reasons, then strategy "does not fit". Built when first read. */
+  readonly rejected: Rejection[];
   /** The request as scheduled (`enforceSoft` tells which pass). */
   request: PlacementRequest;
 }
@@ -62,9 +68,16 @@ export class NoSuitableNodeError extends SwarmError {
   }
 }
 
+/** The ranking of one pass; `ranked` and `rejected` are computed when first read. */
+interface Ranking {
+  readonly top: RankedNode;
+  readonly ranked: RankedNode[];
+  readonly rejected: Rejection[];
+}
+
 type PassOutcome =
-  | { ok: true; ranked: RankedNode[]; rejected: Rejection[] }
-  | { ok: false; message: string; rejected: Rejection[] };
+  | { ok: true; ranking: Ranking }
+  | { ok: false; message: string; rejected: () => Rejection[] };
 
 /** 32-bit FNV-1a of the request id: the seed of the tie-break RNG and of random scorers. */
 export function seedOf(id: string): number {
@@ -96,52 +109,123 @@ export async function schedule(
   request: PlacementRequest,
   opts: ScheduleOptions = {},
 ): Promise<ScheduleResult> {
-  const candidates = schedulable(nodes);
+  // The schedulable nodes, their table and the filters' per-node verdicts, kept for as long as
+  // the caller passes the same snapshot (see node-set.ts).
+  const set = nodeSetOf(nodes);
   let last: PassOutcome | undefined;
   for (const pass of [1, 2] as const) {
     const req: PlacementRequest = { ...request, enforceSoft: pass === 1 };
-    const outcome = await runPass(core, candidates, req, opts);
+    const outcome = await runPass(core, set, req, opts);
     explain(core, req, pass, outcome);
-    if (outcome.ok) return { ranked: outcome.ranked, pass, rejected: outcome.rejected, request: req };
+    if (outcome.ok) {
+      const { ranking } = outcome;
+      return {
+        get ranked() { return ranking.ranked; },
+        get top() { return ranking.top; },
+        get rejected() { return ranking.rejected; },
+        pass,
+        request: req,
+      };
+    }
     last = outcome;
   }
   const failed = last as Extract<PassOutcome, { ok: false }>;
-  throw new NoSuitableNodeError(failed.message, failed.rejected, 2);
+  throw new NoSuitableNodeError(failed.message, failed.rejected(), 2);
 }
 
-async function runPass(core: Core, nodes: readonly NodeView[], request: PlacementRequest, opts: ScheduleOptions): Promise<PassOutcome> {
-  const filtered = await core.runFilters(nodes, request);
-  const rejected = [...filtered.rejected];
-  if (filtered.exhausted) return { ok: false, message: filterFailure(core, filtered), rejected };
-  if (filtered.size === 0) return { ok: false, message: ERR_NO_NODES, rejected };
+async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts: ScheduleOptions): Promise<PassOutcome> {
+  const filtered = await core.runFilters(Candidates.of(set), request);
+  if (filtered.exhausted) return { ok: false, message: filterFailure(core, filtered), rejected: () => [...filtered.rejected] };
+  if (filtered.size === 0) return { ok: false, message: ERR_NO_NODES, rejected: () => [...filtered.rejected] };
 
   const scorer = core.scorer(request);
-  const candidates = filtered.nodes;
-  const scores = await scoreNodes(candidates, scorer, request, opts.pool);
-  const fit = new Int32Array(candidates.length);
-  let count = 0;
-  let plugin: string | undefined;
-  for (let i = 0; i < candidates.length; i++) {
-    if (scores[i] >= 0) fit[count++] = i;
-    else {
+  // Row form (the filters kept rows of the cached set) or plain (a filter built its own value).
+  const form = Candidates.rowsOf(filtered);
+  const count = filtered.size;
+  const nodeAt: (i: number) => NodeView = form
+    ? (i) => form.set.base[form.rows[i]]
+    : ((list) => (i: number) => list[i])(filtered.nodes);
+  const scores = form
+    ? await scoreRows(form.set, form.rows, scorer, request, opts.pool)
+    : await scoreNodes(filtered.nodes, scorer, request, opts.pool);
+
+  // One scan: how many fit, the best score and how many nodes share it.
+  let fitCount = 0;
+  let best = -1;
+  let bestAt = -1;
+  let bestCount = 0;
+  for (let i = 0; i < count; i++) {
+    const s = scores[i];
+    if (!(s >= 0)) continue;
+    fitCount++;
+    if (s > best) {
+      best = s;
+      bestAt = i;
+      bestCount = 1;
+    } else if (s === best) bestCount++;
+  }
+  const rejected = (): Rejection[] => {
+    const out = [...filtered.rejected];
+    let plugin: string | undefined;
+    for (let i = 0; i < count; i++) {
+      if (scores[i] >= 0) continue;
       plugin ??= core.hooks.rank.taps[0]?.name ?? `strategy-${scorer.name}`;
-      rejected.push({ node: candidates[i].id, plugin, reason: REASON_NO_RESOURCES(candidates[i], request) });
+      const node = nodeAt(i);
+      out.push({ node: node.id, plugin, reason: REASON_NO_RESOURCES(node, request) });
+    }
+    return out;
+  };
+  if (fitCount === 0) return { ok: false, message: ERR_NO_RESOURCES, rejected };
+
+  // Seeded shuffle of the fitting rows, then a stable sort by score: equal scores end up in a
+  // replayable random order. The placement is the first best-scored row of the shuffled order,
+  // so it needs neither the sort nor (when one node has the best score) the shuffle.
+  let shuffled: Int32Array | undefined;
+  const shuffle = (): Int32Array => {
+    if (shuffled) return shuffled;
+    const fit = new Int32Array(fitCount);
+    for (let i = 0, k = 0; i < count; i++) if (scores[i] >= 0) fit[k++] = i;
+    const next = rng(seedOf(request.id));
+    for (let i = fitCount - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      const t = fit[i];
+      fit[i] = fit[j];
+      fit[j] = t;
+    }
+    shuffled = fit;
+    return fit;
+  };
+  let topRow = bestAt;
+  if (bestCount > 1) {
+    const fit = shuffle();
+    for (let k = 0; k < fitCount; k++) {
+      if (scores[fit[k]] === best) {
+        topRow = fit[k];
+        break;
+      }
     }
   }
-  if (count === 0) return { ok: false, message: ERR_NO_RESOURCES, rejected };
-
-  // Seeded shuffle first, then a stable sort: equal scores end up in a replayable random order.
-  const next = rng(seedOf(request.id));
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    const t = fit[i];
-    fit[i] = fit[j];
-    fit[j] = t;
-  }
-  const order = stableByScoreDesc(fit, count, scores);
-  const ranked: RankedNode[] = new Array(count);
-  for (let k = 0; k < count; k++) ranked[k] = { node: candidates[order[k]], score: scores[order[k]] };
-  return { ok: true, ranked, rejected };
+  const top: RankedNode = { node: nodeAt(topRow), score: scores[topRow] };
+  let ranked: RankedNode[] | undefined;
+  let rejections: Rejection[] | undefined;
+  return {
+    ok: true,
+    ranking: {
+      top,
+      get ranked() {
+        if (!ranked) {
+          const order = stableByScoreDesc(shuffle(), fitCount, scores);
+          ranked = new Array(fitCount);
+          for (let k = 0; k < fitCount; k++) ranked[k] = k === 0 ? top : { node: nodeAt(order[k]), score: scores[order[k]] };
+        }
+        return ranked;
+      },
+      get rejected() {
+        rejections ??= rejected();
+        return rejections;
+      },
+    },
+  };
 }
 
 /** Float64 words are read as two uint32 halves; which half is the high one depends on the platform. */
@@ -223,15 +307,55 @@ export async function scoreNodes(
     return pool.score(nodes, scorer, req, seed);
   }
   const fn = scorer.score ?? (await loadScorer(scorer.module));
-  // One scratch buffer for every inline scoring: ScoreFn is synchronous, so nothing else can
-  // write the buffer between building the table and the scorer's return. A result that is a
-  // view of the buffer itself (a scorer returning a column) is copied out before anyone else
-  // can reuse the buffer.
-  const bytes = tableBytes(nodes.length);
+  const table = buildNodeTable(nodes, { buffer: scratchFor(tableBytes(nodes.length)) });
+  return scoreInline(fn, table, scorer, req, seed);
+}
+
+/**
+ * Score rows `rows` (ascending) of a cached node set: the same scores as `scoreNodes` on
+ * `rows.map((r) => set.base[r])`, without rebuilding the table. All rows: the set's own table;
+ * a subset: its rows gathered column by column; in the pool, the workers gather their chunk.
+ */
+export async function scoreRows(
+  set: NodeSet,
+  rows: Int32Array,
+  scorer: ScorerRef,
+  request: PlacementRequest,
+  pool?: RankPool,
+): Promise<ArrayLike<number>> {
+  const req: ScoreRequest = { cpus: request.cpus, memory: request.memory };
+  const seed = seedOf(request.id);
+  if (pool && scorer.workerSafe && rows.length >= pool.threshold) {
+    if (pool.scoreRows) return pool.scoreRows(set, rows, scorer, req, seed);
+    return pool.score(rows.length === set.count ? set.base : Array.from(rows, (r) => set.base[r]), scorer, req, seed);
+  }
+  const fn = scorer.score ?? (await loadScorer(scorer.module));
+  const source = set.table;
+  if (rows.length === set.count) return scoreInline(fn, source, scorer, req, seed); // rows ascending, none dropped: all of them
+  const table = tableView(scratchFor(tableBytes(rows.length)), 0, rows.length);
+  for (const c of COLUMNS) gather(source[c], rows, table[c]);
+  return scoreInline(fn, table, scorer, req, seed);
+}
+
+/** `out[k] = column[rows[k]]`. */
+export function gather(column: Float64Array, rows: Int32Array, out: Float64Array, from = 0, to = rows.length): void {
+  for (let k = from; k < to; k++) out[k] = column[rows[k]];
+}
+
+/**
+ * One scratch buffer for every inline scoring: ScoreFn is synchronous, so nothing else can
+ * write the buffer between building the table and the scorer's return.
+ */
+function scratchFor(bytes: number): ArrayBuffer {
   if (scratch.byteLength < bytes) scratch = new ArrayBuffer(Math.max(bytes, scratch.byteLength * 2));
-  const table: NodeTable = buildNodeTable(nodes, { buffer: scratch });
-  const out = fn({ table, from: 0, to: nodes.length, request: req, options: scorer.options, seed });
-  return ArrayBuffer.isView(out) && out.buffer === scratch ? Array.from(out as ArrayLike<number>) : out;
+  return scratch;
+}
+
+function scoreInline(fn: ScoreFn, table: NodeTable, scorer: ScorerRef, request: ScoreRequest, seed: number): ArrayLike<number> {
+  const out = fn({ table, from: 0, to: table.count, request, options: scorer.options, seed });
+  // A result that is a view of a table (a scorer returning a column) is copied out before the
+  // buffer can be reused or read again.
+  return ArrayBuffer.isView(out) && out.buffer === table.totalCpus.buffer ? Array.from(out as ArrayLike<number>) : out;
 }
 
 let scratch = new ArrayBuffer(0);
@@ -270,9 +394,9 @@ function explain(core: Core, request: PlacementRequest, pass: 1 | 2, outcome: Pa
     request: request.id,
     name: request.name,
     pass,
-    rejected: outcome.rejected,
+    rejected: outcome.ok ? outcome.ranking.rejected : outcome.rejected(),
     ...(outcome.ok
-      ? { ranked: outcome.ranked.map((r) => ({ node: r.node.name, id: r.node.id, score: r.score })) }
+      ? { ranked: outcome.ranking.ranked.map((r) => ({ node: r.node.name, id: r.node.id, score: r.score })) }
       : { error: outcome.message }),
-  }, outcome.ok ? `scheduled on ${outcome.ranked[0].node.name} (pass ${pass})` : `scheduling pass ${pass} failed`);
+  }, outcome.ok ? `scheduled on ${outcome.ranking.top.node.name} (pass ${pass})` : `scheduling pass ${pass} failed`);
 }

@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { parseOptions, type SwarmPlugin } from '../../core/index.ts';
-import { compileValue, exprText, filterByExprs } from '../../core/expr.ts';
+import { compileValue, exprKey, exprText, filterByExprs } from '../../core/expr.ts';
 import type { Expr, NodeView } from '../../core/types.ts';
 
 export const NAME = 'filter-affinity';
@@ -95,7 +95,7 @@ export default function affinity(options: Partial<AffinityOptions> = {}): SwarmP
     name: NAME,
     apply(core) {
       core.hooks.filter.tap(NAME, (candidates, request) =>
-        filterByExprs(candidates, request, 'affinity', { condition: CONDITION, reason: REASON_AFFINITY, matcher: affinityMatcher }));
+        filterByExprs(candidates, request, 'affinity', { condition: CONDITION, reason: REASON_AFFINITY, matcher: affinityMatcher, key: exprKey }));
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { parseOptions, type SwarmPlugin } from '../../core/index.ts';
-import { compileValue, exprText, filterByExprs } from '../../core/expr.ts';
+import { compileValue, exprKey, exprText, filterByExprs } from '../../core/expr.ts';
 import type { Expr, NodeView } from '../../core/types.ts';
 
 export const NAME = 'filter-constraint';
@@ -42,7 +42,7 @@ export default function constraint(options: Partial<ConstraintOptions> = {}): Sw
     name: NAME,
     apply(core) {
       core.hooks.filter.tap(NAME, (candidates, request) =>
-        filterByExprs(candidates, request, 'constraint', { condition: CONDITION, reason: REASON_CONSTRAINT, matcher: constraintMatcher }));
+        filterByExprs(candidates, request, 'constraint', { condition: CONDITION, reason: REASON_CONSTRAINT, matcher: constraintMatcher, key: exprKey }));
     },
   };
 }

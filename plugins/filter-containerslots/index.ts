@@ -46,7 +46,7 @@ export default function containerslots(options: Partial<ContainerSlotsOptions> =
             plugin: candidates.plugin,
           });
         }
-        return candidates.keep(hasFreeSlot, REASON_NO_SLOTS, { conditions: [CONDITION] });
+        return candidates.keepWhere('free-slot', hasFreeSlot, REASON_NO_SLOTS, { conditions: [CONDITION] });
       });
     },
   };

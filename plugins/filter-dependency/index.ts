@@ -70,7 +70,8 @@ export default function dependency(options: Partial<DependencyOptions> = {}): Sw
         const refs = dependencies(request);
         const conds = conditions(request);
         if (refs.length === 0) return candidates.describe(conds);
-        return candidates.keep(
+        return candidates.keepWhere(
+          refs.join('\0'),
           (n) => refs.every((r) => findContainer(n, r) !== undefined),
           (n) => REASON_MISSING(conds, refs.find((r) => findContainer(n, r) === undefined)!),
           { conditions: conds },

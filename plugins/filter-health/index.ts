@@ -30,7 +30,7 @@ export default function health(options: Partial<HealthOptions> = {}): SwarmPlugi
             plugin: candidates.plugin,
           });
         }
-        return candidates.keep((n) => n.healthIndicator > 0, REASON_UNHEALTHY, { emptyMessage: ERR_NO_HEALTHY_NODE });
+        return candidates.keepWhere('healthy', (n) => n.healthIndicator > 0, REASON_UNHEALTHY, { emptyMessage: ERR_NO_HEALTHY_NODE });
       });
     },
   };

@@ -63,13 +63,14 @@ export default function port(options: Partial<PortOptions> = {}): SwarmPlugin {
         if (request.networkMode === 'host') {
           for (const p of request.exposedPorts) {
             const reason = REASON_PORT_TAKEN_HOST(p);
-            out = out.keep((n) => !portExposedInHostMode(n, p), () => reason);
+            out = out.keepWhere(`host\0${p}`, (n) => !portExposedInHostMode(n, p), () => reason);
           }
           return out;
         }
         for (const b of request.portBindings) {
           const reason = REASON_PORT_TAKEN(b.hostPort); // one string per binding, not one per dropped node
-          out = out.keep((n) => !portInUse(n, b), () => reason);
+          // the verdict depends on the host IP and port only: remembered per node across placements
+          out = out.keepWhere(`bridge\0${b.hostIp}\0${b.hostPort}`, (n) => !portInUse(n, b), () => reason);
         }
         return out;
       });

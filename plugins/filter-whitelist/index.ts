@@ -29,7 +29,7 @@ export default function whitelist(options: Partial<WhitelistOptions> = {}): Swar
     name: NAME,
     apply(core) {
       core.hooks.filter.tap(NAME, (candidates, request) =>
-        filterByExprs(candidates, request, 'whitelist', { condition: CONDITION, reason: REASON_WHITELIST, matcher: whitelistMatcher }));
+        filterByExprs(candidates, request, 'whitelist', { condition: CONDITION, reason: REASON_WHITELIST, matcher: whitelistMatcher, key: (e) => e.value }));
     },
   };
 }
