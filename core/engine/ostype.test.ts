@@ -57,19 +57,23 @@ test('lookup asks /distribution/<image>/json with the registry auth and never th
   assert.equal(await lookupOsType(engine as never, 'missing'), undefined);
 });
 
-test('constraints: added from the answer, skipped when mentioned, cached per image and auth for the TTL', async () => {
-  const { calls, ctx } = fakeEngine({
-    '/distribution/img/json': { Platforms: [{ os: 'linux' }, { os: 'windows' }] },
-  });
+test('constraints: added from the answer, skipped when mentioned, cached per image and auth, refreshed in the background', async () => {
+  const answers: Record<string, unknown> = { '/distribution/img/json': { Platforms: [{ os: 'linux' }, { os: 'windows' }] } };
+  const { calls, ctx } = fakeEngine(answers);
   const t0 = 1_000_000;
   assert.deepEqual(await osTypeConstraints(ctx, { Image: 'img' }, undefined, { now: t0 }), ['ostype==/(linux)|(windows)/']);
   assert.deepEqual(await osTypeConstraints(ctx, { Image: 'img' }, undefined, { now: t0 + 1 }), ['ostype==/(linux)|(windows)/']);
   assert.equal(calls.length, 1, 'second create used the cache');
   await osTypeConstraints(ctx, { Image: 'img' }, 'b3RoZXI=', { now: t0 + 2 });
   assert.equal(calls.length, 2, 'other credentials are another key');
+  // Expired: the create gets the last answer at once, and the answer is asked again behind it.
+  answers['/distribution/img/json'] = { Platforms: [{ os: 'linux' }] };
   assert.deepEqual(await osTypeConstraints(ctx, { Image: 'img' }, undefined, { now: t0 + OSTYPE_TTL_MS }), ['ostype==/(linux)|(windows)/']);
   assert.equal(calls.length, 3, 'expired entry asked again');
-  assert.deepEqual(await osTypeConstraints(ctx, { Image: 'img', Env: ['constraint:ostype==linux'] }, undefined, { now: t0 + OSTYPE_TTL_MS }), []);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(await osTypeConstraints(ctx, { Image: 'img' }, undefined, { now: t0 + OSTYPE_TTL_MS + 1 }), ['ostype==linux']);
+  assert.equal(calls.length, 3);
+  assert.deepEqual(await osTypeConstraints(ctx, { Image: 'img', Env: ['constraint:ostype==linux'] }, undefined, { now: t0 }), []);
   assert.deepEqual(await osTypeConstraints(ctx, { Image: 'absent' }, undefined, { now: t0 }), [], 'failure adds nothing');
   assert.deepEqual(await osTypeConstraints(ctx, { Image: 'absent' }, undefined, { now: t0 + 5 }), []);
   assert.equal(calls.filter((c) => c.path === '/distribution/absent/json').length, 1, 'failures are cached too');

@@ -7,18 +7,19 @@
  * nothing.
  *
  * Deliberate difference: legacy asked on every create. Here the answer (or the failure) is kept
- * per image reference and credentials for `OSTYPE_TTL_MS`, concurrent creates of one image share
- * one call, and a create waits at most `OSTYPE_WAIT_MS` for it (the call goes on in the background
- * and fills the cache). An image's OS does not change under its name in practice, and creates of
- * local images (which the registry does not know) then cost one engine round trip per 30 s instead
- * of one per create.
+ * per image reference and credentials; after `OSTYPE_TTL_MS` the next create still uses it and
+ * asks again in the background. Only the first create of an image waits for the call, at most
+ * `OSTYPE_WAIT_MS` (the call goes on and fills the cache; an OS mismatch is still caught by the
+ * create's OS-mismatch retry), and concurrent creates share one call. Measured on the kit engines:
+ * the call costs 10-40 ms against a loopback registry and 2-20 ms when the registry is
+ * unreachable, with about one offline call in 30 taking 5 s inside dockerd — hence the cap.
  */
 import type { CreateSpec } from '../types.ts';
 import type { DockerJson, Engine } from './cluster-api.ts';
 import type { EngineImpl } from './engine.ts';
 
 export const OSTYPE_TTL_MS = 30_000;
-export const OSTYPE_WAIT_MS = 5_000;
+export const OSTYPE_WAIT_MS = 2_000;
 
 const CONSTRAINTS_LABEL = 'com.docker.swarm.constraints';
 /** What a reference may contain; anything else is not sent to the engine as a path. */
@@ -61,17 +62,32 @@ export interface OsTypeContext {
 }
 
 interface Entry {
-  expires: number;
-  result: Promise<string | undefined>;
+  /** When the current answer was asked for; after `OSTYPE_TTL_MS` it is asked again (in the background). */
+  asked: number;
+  /** Last use, for eviction. */
+  used: number;
+  /** True once some answer (or failure) has settled; `value` is then what it said. */
+  known: boolean;
+  value: string | undefined;
+  /** The call in flight, if any. */
+  inflight?: Promise<string | undefined>;
 }
 
 /** One cache per cluster (the create context), so tests and several managers in a process stay apart. */
 const caches = new WeakMap<object, Map<string, Entry>>();
+const MAX_ENTRIES = 1000;
+const IDLE_MS = 10 * 60_000;
 
 function cacheOf(ctx: object): Map<string, Entry> {
   let c = caches.get(ctx);
   if (!c) caches.set(ctx, (c = new Map()));
   return c;
+}
+
+function evict(cache: Map<string, Entry>, now: number): void {
+  if (cache.size <= MAX_ENTRIES) return;
+  for (const [k, e] of cache) if (e.used < now - IDLE_MS) cache.delete(k);
+  if (cache.size > MAX_ENTRIES) cache.clear(); // a flood of distinct images: start over
 }
 
 /** Asks one engine; resolves undefined on any failure. */
@@ -97,21 +113,41 @@ export async function osTypeConstraints(
   const cache = cacheOf(ctx);
   const key = `${image}\n${authConfig ?? ''}`;
   let entry = cache.get(key);
-  if (!entry || entry.expires <= now) {
-    const top = ctx.anyEngine?.();
-    const engine = top ? ctx.engineByAddr(top.addr) : undefined;
-    if (!engine) return [];
-    entry = { expires: now + OSTYPE_TTL_MS, result: lookupOsType(engine, image, authConfig) };
+  if (!entry) {
+    entry = { asked: now, used: now, known: false, value: undefined };
+    if (!ask(ctx, entry, image, authConfig, now)) return [];
     cache.set(key, entry);
-    if (cache.size > 1000) {
-      for (const [k, e] of cache) if (e.expires <= now) cache.delete(k);
-    }
+    evict(cache, now);
   }
+  entry.used = now;
+  if (entry.known) {
+    // Stale: answer with the last value now and refresh in the background (only cold lookups wait).
+    if (!entry.inflight && entry.asked + OSTYPE_TTL_MS <= now) ask(ctx, entry, image, authConfig, now);
+    return entry.value ? [entry.value] : [];
+  }
+  const inflight = entry.inflight;
+  if (!inflight) return [];
   let timer: NodeJS.Timeout | undefined;
   const waited = await Promise.race([
-    entry.result,
+    inflight,
     new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), opts.waitMs ?? OSTYPE_WAIT_MS); }),
   ]);
   clearTimeout(timer);
   return waited ? [waited] : [];
+}
+
+/** Starts a lookup for `entry` on the top-ranked engine; false when there is no engine to ask. */
+function ask(ctx: OsTypeContext, entry: Entry, image: string, authConfig: string | undefined, now: number): boolean {
+  const top = ctx.anyEngine?.();
+  const engine = top ? ctx.engineByAddr(top.addr) : undefined;
+  if (!engine) return false;
+  entry.asked = now;
+  const inflight = lookupOsType(engine, image, authConfig).then((value) => {
+    entry.value = value;
+    entry.known = true;
+    entry.inflight = undefined;
+    return value;
+  });
+  entry.inflight = inflight;
+  return true;
 }
