@@ -180,6 +180,13 @@ export interface ScorerRef {
   score?: ScoreFn;
   /** true when the module may run in a worker thread (no I/O, no globals). */
   workerSafe?: boolean;
+  /**
+   * Optional fast path: true when each row's score depends only on that row's table values,
+   * `request` and `options` — not on `seed`, on the row's position or on other rows (spread and
+   * binpack; not random). The core may then score every node of a snapshot once per
+   * (module, options, cpus, memory) and reuse those scores for later placements on it.
+   */
+  rowLocal?: boolean;
 }
 
 /** `node` plus the ordered list of the other nodes that also fit, best first. */

@@ -22,6 +22,9 @@ export interface Verdicts {
   fails: number;
 }
 
+/** Score vectors (one per scorer and resources asked) kept per set. */
+const MAX_SCORE_KEYS = 16;
+
 /** Verdict caches kept per set; a set asked for more distinct predicates starts over (user-given rules are unbounded). */
 const MAX_VERDICT_KEYS = 256;
 
@@ -32,6 +35,7 @@ export class NodeSet {
   readonly all: Int32Array;
   #table: NodeTable | undefined;
   readonly #verdicts = new Map<string, Verdicts>();
+  readonly #scores = new Map<string, Float64Array>();
 
   constructor(nodes: readonly NodeView[]) {
     this.base = Object.freeze(nodes.filter((n) => n.state === 'healthy' || n.state === 'unhealthy'));
@@ -47,6 +51,16 @@ export class NodeSet {
   get table(): NodeTable {
     this.#table ??= buildNodeTable(this.base);
     return this.#table;
+  }
+
+  /** Scores of every row under `key` (see ScorerRef.rowLocal), if computed before. */
+  scores(key: string): Float64Array | undefined {
+    return this.#scores.get(key);
+  }
+
+  keepScores(key: string, scores: Float64Array): void {
+    if (this.#scores.size >= MAX_SCORE_KEYS) this.#scores.clear();
+    this.#scores.set(key, scores);
   }
 
   /**

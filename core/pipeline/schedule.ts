@@ -146,7 +146,7 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
     ? (i) => form.set.base[form.rows[i]]
     : ((list) => (i: number) => list[i])(filtered.nodes);
   const scores = form
-    ? await scoreRows(form.set, form.rows, scorer, request, opts.pool)
+    ? await scoreSet(form.set, form.rows, scorer, request, opts.pool)
     : await scoreNodes(filtered.nodes, scorer, request, opts.pool);
 
   // One scan: how many fit, the best score and how many nodes share it.
@@ -180,24 +180,16 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   // Seeded shuffle of the fitting rows, then a stable sort by score: equal scores end up in a
   // replayable random order. The placement is the first best-scored row of the shuffled order,
   // so it needs neither the sort nor (when one node has the best score) the shuffle.
-  let shuffled: Int32Array | undefined;
-  const shuffle = (): Int32Array => {
-    if (shuffled) return shuffled;
-    const fit = new Int32Array(fitCount);
+  const shuffle = (fit: Int32Array): Int32Array => {
     for (let i = 0, k = 0; i < count; i++) if (scores[i] >= 0) fit[k++] = i;
-    const next = rng(seedOf(request.id));
-    for (let i = fitCount - 1; i > 0; i--) {
-      const j = Math.floor(next() * (i + 1));
-      const t = fit[i];
-      fit[i] = fit[j];
-      fit[j] = t;
-    }
-    shuffled = fit;
+    shuffleRows(fit, fitCount, seedOf(request.id));
     return fit;
   };
   let topRow = bestAt;
   if (bestCount > 1) {
-    const fit = shuffle();
+    // the shuffle is replayed (same seed) if `ranked` is read, so a scratch buffer will do
+    if (shuffleScratch.length < fitCount) shuffleScratch = new Int32Array(Math.max(fitCount, 2 * shuffleScratch.length));
+    const fit = shuffle(shuffleScratch);
     for (let k = 0; k < fitCount; k++) {
       if (scores[fit[k]] === best) {
         topRow = fit[k];
@@ -214,7 +206,7 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
       top,
       get ranked() {
         if (!ranked) {
-          const order = stableByScoreDesc(shuffle(), fitCount, scores);
+          const order = stableByScoreDesc(shuffle(new Int32Array(fitCount)), fitCount, scores);
           ranked = new Array(fitCount);
           for (let k = 0; k < fitCount; k++) ranked[k] = k === 0 ? top : { node: nodeAt(order[k]), score: scores[order[k]] };
         }
@@ -226,6 +218,26 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
       },
     },
   };
+}
+
+let shuffleScratch = new Int32Array(0);
+
+/**
+ * Fisher–Yates over `fit[0..count)` with `rng(seed)` (inlined here: the same numbers, without a
+ * closure call per step).
+ */
+export function shuffleRows(fit: Int32Array, count: number, seed: number): void {
+  let a = seed >>> 0;
+  for (let i = count - 1; i > 0; i--) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const j = Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (i + 1));
+    const x = fit[i];
+    fit[i] = fit[j];
+    fit[j] = x;
+  }
 }
 
 /** Float64 words are read as two uint32 halves; which half is the high one depends on the platform. */
@@ -335,6 +347,24 @@ export async function scoreRows(
   const table = tableView(scratchFor(tableBytes(rows.length)), 0, rows.length);
   for (const c of COLUMNS) gather(source[c], rows, table[c]);
   return scoreInline(fn, table, scorer, req, seed);
+}
+
+/**
+ * `scoreRows`, reusing the scores of every node of the set when the scorer is row-local: they are
+ * computed once per (scorer, options, resources asked) and the rows' scores are picked from them.
+ */
+async function scoreSet(set: NodeSet, rows: Int32Array, scorer: ScorerRef, request: PlacementRequest, pool?: RankPool): Promise<ArrayLike<number>> {
+  if (!scorer.rowLocal) return scoreRows(set, rows, scorer, request, pool);
+  const key = `${scorer.module}\0${JSON.stringify(scorer.options)}\0${request.cpus}\0${request.memory}`;
+  let all = set.scores(key);
+  if (!all) {
+    all = Float64Array.from(await scoreRows(set, set.all, scorer, request, pool));
+    set.keepScores(key, all);
+  }
+  if (rows.length === set.count) return all;
+  const out = new Float64Array(rows.length);
+  for (let k = 0; k < rows.length; k++) out[k] = all[rows[k]];
+  return out;
 }
 
 /** `out[k] = column[rows[k]]`. */

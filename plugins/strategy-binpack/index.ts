@@ -21,6 +21,7 @@ export default function binpack(options: Partial<BinpackOptions> = {}): SwarmPlu
     options: opts,
     score,
     workerSafe: true,
+    rowLocal: true, // a row's score depends on that row and the request only: cacheable per snapshot
   });
   return {
     name: NAME,
