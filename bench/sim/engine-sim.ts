@@ -30,6 +30,8 @@ export interface SimOptions {
   labels?: (i: number) => string[];
   /** Artificial service time per request in ms (0 = answer as fast as possible). */
   delayMs?: number;
+  /** Index of the first engine (names `sim-NNNN`) when several processes share one cluster. */
+  indexOffset?: number;
 }
 
 interface SimContainer {
@@ -455,7 +457,9 @@ export async function startSimulator(options: SimOptions): Promise<Simulator> {
 
   const delay = options.delayMs ?? 0;
   try {
-    for (let i = 0; i < options.count; i++) {
+    const offset = options.indexOffset ?? 0;
+    for (let j = 0; j < options.count; j++) {
+      const i = offset + j;
       const name = `sim-${String(i + 1).padStart(4, '0')}`;
       const labels = options.labels?.(i) ?? [`zone=z${i % 4}`, `storage=${i % 2 === 0 ? 'ssd' : 'disk'}`];
       const engine = new Engine(i, name, engineId(`${seed}-${i}`), cpus, memory, labels);
@@ -474,7 +478,7 @@ export async function startSimulator(options: SimOptions): Promise<Simulator> {
       engine.server = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(options.basePort ? options.basePort + i : 0, options.host, () => {
+        server.listen(options.basePort ? options.basePort + j : 0, options.host, () => {
           server.off('error', reject);
           resolve();
         });

@@ -17,6 +17,7 @@ import { enrichEvent, swarmEvent, type NodeRef, type SwarmAction } from './event
 import { pendingRetryDelay } from './health.ts';
 import {
   findContainer, findNetwork, findVolume, imageMatches, naturalCompare, nameConflictMessage, nameTaken, SWARM_ID_LABEL,
+  type ContainerRow,
 } from './lookup.ts';
 import { Mutex } from './mutex.ts';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.ts';
@@ -194,34 +195,79 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
   }
 
   nodes(): readonly NodeView[] {
-    return this.sortedEngines().map((e) => e.nodeView(this.pendingOn(e.addr)));
+    const pending = new Map<string, ContainerView[]>();
+    for (const p of this.pending.values()) {
+      const list = pending.get(p.engineAddr);
+      if (list) list.push(p.view);
+      else pending.set(p.engineAddr, [p.view]);
+    }
+    return this.sortedEngines().map((e) => e.nodeView(pending.get(e.addr)));
+  }
+
+  /**
+   * Containers of validated engines with their lookup rows and ID/swarm-ID indexes, rebuilt only
+   * when an engine's cache, state or identity moved (checked per engine, not per container).
+   */
+  private index: {
+    key: { engine: EngineImpl; version: number; validated: boolean; id: string; name: string }[];
+    list: ClusterContainer[];
+    rows: (ContainerRow & { entry: ClusterContainer })[];
+    byId: Map<string, ContainerRow & { entry: ClusterContainer }>;
+    swarmIds: Set<string>;
+  } | undefined;
+
+  private containerIndex() {
+    const engines = this.sortedEngines();
+    const c = this.index;
+    if (c && c.key.length === engines.length && c.key.every((k, i) => {
+      const e = engines[i];
+      return k.engine === e && k.version === e.cacheVersion && k.validated === e.isValidated && k.id === e.id && k.name === e.name;
+    })) return c;
+    const list: ClusterContainer[] = [];
+    const rows: (ContainerRow & { entry: ClusterContainer })[] = [];
+    const byId = new Map<string, ContainerRow & { entry: ClusterContainer }>();
+    const swarmIds = new Set<string>();
+    for (const engine of engines) {
+      if (!engine.isValidated) continue;
+      for (const container of engine.containers()) {
+        const entry = { engine, container };
+        const view = container.view;
+        const row = { id: view.id, names: view.names, labels: view.labels, nodeId: engine.id, nodeName: engine.name, entry };
+        list.push(entry);
+        rows.push(row);
+        if (!byId.has(view.id)) byId.set(view.id, row);
+        const sid = view.labels[SWARM_ID_LABEL];
+        if (sid) swarmIds.add(sid);
+      }
+    }
+    this.index = {
+      key: engines.map((e) => ({ engine: e, version: e.cacheVersion, validated: e.isValidated, id: e.id, name: e.name })),
+      list, rows, byId, swarmIds,
+    };
+    return this.index;
   }
 
   containers(): readonly ClusterContainer[] {
-    return this.validated().flatMap((engine) => engine.containers().map((container) => ({ engine, container })));
-  }
-
-  private containerRows() {
-    return this.containers().map((c) => ({
-      id: c.container.view.id,
-      names: c.container.view.names,
-      labels: c.container.view.labels,
-      nodeId: c.engine.id,
-      nodeName: c.engine.name,
-      entry: c,
-    }));
+    return this.containerIndex().list;
   }
 
   container(ref: string): ClusterContainer | undefined {
-    return findContainer(this.containerRows(), ref)?.entry;
+    const index = this.containerIndex();
+    // A full ID is the first rule of the legacy lookup, and only a 12-character ref can match a short ID.
+    if (ref.length !== 12) {
+      const hit = index.byId.get(ref);
+      if (hit) return hit.entry;
+    }
+    return findContainer(index.rows, ref)?.entry;
   }
 
   nameRows(): readonly { names: readonly string[] }[] {
-    return [...this.containers().map((c) => c.container.view), ...[...this.pending.values()].map((p) => p.view)];
+    const rows = this.containerIndex().rows;
+    return this.pending.size === 0 ? rows : [...rows, ...[...this.pending.values()].map((p) => p.view)];
   }
 
   swarmIdInUse = (id: string): boolean =>
-    this.containers().some((c) => c.container.view.labels[SWARM_ID_LABEL] === id)
+    this.containerIndex().swarmIds.has(id)
     || [...this.pending.values()].some((p) => p.view.labels[SWARM_ID_LABEL] === id);
 
   execOwner(execId: string): ClusterContainer | undefined {

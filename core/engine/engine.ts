@@ -4,10 +4,7 @@
  * Periodic refresh lives in refresh.ts, the event monitor in monitor.ts; both drive this object.
  */
 import { lookup } from 'node:dns/promises';
-import http from 'node:http';
-import https from 'node:https';
 import type { Readable } from 'node:stream';
-import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { NodeState, NodeView } from '../types.ts';
 import type {
@@ -20,6 +17,7 @@ import { lineParser } from './events.ts';
 import type { ResolvedOptions } from './options.ts';
 import { engineError } from './errors.ts';
 import { applyEventToCache } from './monitor.ts';
+import { EngineTransport, type TransportRequest } from './transport.ts';
 
 /** What an engine reports to the cluster that owns it. */
 export interface EngineOwner {
@@ -38,16 +36,7 @@ interface CachedContainer extends EngineContainer {
   seq: number;
 }
 
-interface DialOptions {
-  path: string;
-  method: 'GET' | 'POST' | 'DELETE';
-  query?: Record<string, unknown>;
-  body?: unknown;
-  auth?: string;
-  stream?: boolean;
-  /** Extra status codes to treat as success (e.g. 304 for start). */
-  ok?: number[];
-}
+type DialOptions = TransportRequest;
 
 const INSPECT_CONCURRENCY = 8;
 
@@ -85,10 +74,7 @@ export class EngineImpl implements Engine {
 
   private readonly owner: EngineOwner;
   private readonly log: Logger;
-  private readonly agent: http.Agent;
-  private readonly docker: Docker;
-  /** Same engine without the request timeout: event stream and pulls stay idle for long. */
-  private readonly streamDocker: Docker;
+  private readonly transport: EngineTransport;
   /** Daemon ID from `/info` ('' until the first successful read). */
   dockerId = '';
   private skew = 0;
@@ -107,6 +93,14 @@ export class EngineImpl implements Engine {
   private readonly execIds = new Map<string, string>();
   /** Called when an unhealthy engine recovers, so the refresh loop can run at once. */
   onRecover: (() => void) | undefined;
+  /**
+   * Bumped on every change of the cached containers, images or specs: the cluster and `nodeView`
+   * rebuild what they derive from this engine only when it moved (every placement asks for all
+   * nodes; copying 30,000 containers per placement made throughput fall as the cluster filled).
+   */
+  cacheVersion = 0;
+  private containerList: readonly EngineContainer[] | undefined;
+  private baseView: { version: number; state: NodeState; health: number; view: NodeView } | undefined;
 
   constructor(addr: string, owner: EngineOwner) {
     this.addr = addr;
@@ -117,12 +111,9 @@ export class EngineImpl implements Engine {
     const tls = owner.options.engineTls;
     const timeout = owner.options.requestTimeout;
     this.endpoint = { host, port, ...(tls ? { tls } : {}), ...(timeout > 0 ? { answerTimeout: timeout } : {}) };
-    // No keep-alive: a dockerd shutting down keeps serving its open connections for seconds while
-    // refusing new ones, so reused sockets would make a dying engine look alive (health flapping).
-    this.agent = tls ? new https.Agent({ keepAlive: false, ...tls }) : new http.Agent({ keepAlive: false });
-    const base = { host, port, protocol: tls ? 'https' as const : 'http' as const, agent: this.agent };
-    this.docker = new Docker({ ...base, timeout: owner.options.requestTimeout });
-    this.streamDocker = new Docker(base);
+    // Keep-alive connections; transport.ts keeps a dying dockerd (serving old connections while
+    // refusing new ones) from looking alive.
+    this.transport = new EngineTransport({ host, port, ...(tls ? { tls } : {}), timeout, label: () => this.name || this.addr });
   }
 
   // ---- Engine interface -------------------------------------------------------------------
@@ -132,7 +123,14 @@ export class EngineImpl implements Engine {
   }
 
   containers(): readonly EngineContainer[] {
-    return [...this.cache.values()];
+    this.containerList ??= [...this.cache.values()];
+    return this.containerList;
+  }
+
+  /** The cache or specs changed: derived lists are rebuilt on next use. */
+  private touch(): void {
+    this.cacheVersion += 1;
+    this.containerList = undefined;
   }
 
   images(): readonly EngineImage[] {
@@ -153,22 +151,40 @@ export class EngineImpl implements Engine {
 
   /** Scheduler snapshot of this engine; `extra` are in-flight creations placed here. */
   nodeView(extra: readonly NodeView['containers'][number][] = []): NodeView {
-    const containers = [...[...this.cache.values()].map((c) => c.view), ...extra];
-    const { overcommit } = this.owner.options;
+    const health = this.healthIndicator();
+    let b = this.baseView;
+    // Identity fields (id, name, ip, labels) only change with specs/validation, which bump the version.
+    if (!b || b.version !== this.cacheVersion || b.state !== this.state || b.health !== health) {
+      const containers = [...this.cache.values()].map((c) => c.view);
+      const { overcommit } = this.owner.options;
+      b = this.baseView = {
+        version: this.cacheVersion,
+        state: this.state,
+        health,
+        view: {
+          id: this.id,
+          name: this.name,
+          addr: this.addr,
+          ip: this.ip,
+          labels: { ...this.labels },
+          state: this.state,
+          healthIndicator: health,
+          totalCpus: withOvercommit(this.cpus, overcommit),
+          totalMemory: withOvercommit(this.memory, overcommit),
+          usedCpus: containers.reduce((sum, c) => sum + c.cpus, 0),
+          usedMemory: containers.reduce((sum, c) => sum + c.memory, 0),
+          containers,
+          images: this.imageList.map((i) => i.view),
+        },
+      };
+    }
+    const base = b.view;
+    if (extra.length === 0) return { ...base };
     return {
-      id: this.id,
-      name: this.name,
-      addr: this.addr,
-      ip: this.ip,
-      labels: { ...this.labels },
-      state: this.state,
-      healthIndicator: this.healthIndicator(),
-      totalCpus: withOvercommit(this.cpus, overcommit),
-      totalMemory: withOvercommit(this.memory, overcommit),
-      usedCpus: containers.reduce((sum, c) => sum + c.cpus, 0),
-      usedMemory: containers.reduce((sum, c) => sum + c.memory, 0),
-      containers,
-      images: this.imageList.map((i) => i.view),
+      ...base,
+      usedCpus: extra.reduce((sum, c) => sum + c.cpus, base.usedCpus),
+      usedMemory: extra.reduce((sum, c) => sum + c.memory, base.usedMemory),
+      containers: [...base.containers, ...extra],
     };
   }
 
@@ -220,6 +236,7 @@ export class EngineImpl implements Engine {
   async refreshImages(): Promise<void> {
     const list: DockerJson[] = await this.dial({ path: '/images/json', method: 'GET', query: { all: 1 } });
     this.imageList = list.map((raw) => ({ raw, view: imageView(raw) }));
+    this.touch();
   }
 
   async refreshNetworks(): Promise<void> {
@@ -247,6 +264,7 @@ export class EngineImpl implements Engine {
       const dup = this.owner.duplicateId(this, this.dockerId);
       if (dup) throw new Error(dup);
       this.id = `${this.dockerId}|${this.addr}`;
+      this.touch();
       this.startEvents();
       await this.listContainers(true);
       await this.refreshImages();
@@ -300,6 +318,7 @@ export class EngineImpl implements Engine {
     if (skew !== 0 && skew !== this.skew) this.log.warn(`Check clock on engine: the skew with the manager is ${skew / 1000}s`);
     this.skew = skew;
     this.lastSpecs = Date.now();
+    this.touch();
   }
 
   private backToPending(message: string): void {
@@ -345,6 +364,7 @@ export class EngineImpl implements Engine {
     for (const [id, c] of this.cache) if (!next.has(id) && c.seq > startSeq) next.set(id, c);
     this.cache.clear();
     for (const [id, c] of next) this.cache.set(id, c);
+    this.touch();
     // Drops before this list started are reflected in it; later ones still guard lists in flight.
     for (const [id, at] of this.dropped) if (at <= startSeq) this.dropped.delete(id);
   }
@@ -356,6 +376,7 @@ export class EngineImpl implements Engine {
     for (const e of (inspect!.ExecIDs ?? []) as string[]) this.execIds.set(e, rawInspect.Id);
     const entry: CachedContainer = { summary, inspect, view: containerView(summary, inspect, this.cpus), seq };
     this.cache.set(rawInspect.Id, entry);
+    this.touch();
     return entry;
   }
 
@@ -373,6 +394,7 @@ export class EngineImpl implements Engine {
   forget(id: string): EngineContainer | undefined {
     const c = this.cache.get(id);
     this.cache.delete(id);
+    this.touch();
     return c;
   }
 
@@ -380,12 +402,14 @@ export class EngineImpl implements Engine {
   drop(id: string): void {
     this.dropped.set(id, ++this.seq);
     this.cache.delete(id);
+    this.touch();
     this.dropExecs(id);
   }
 
   /** Put a container back into the cache. */
   restore(container: EngineContainer): void {
     this.cache.set(container.view.id, { ...container, seq: ++this.seq });
+    this.touch();
   }
 
   /** Container ID that owns an exec, when known. */
@@ -498,7 +522,8 @@ export class EngineImpl implements Engine {
   /** Start the `/events` monitor; on failure it restarts after `min(failures+1, 10)` units. */
   startEvents(): void {
     if (this.closed || this.eventStream || this.eventTimer) return;
-    this.dial<Readable>({ path: '/events', method: 'GET', stream: true }, this.streamDocker).then((stream) => {
+    // No request timeout: the stream stays idle for as long as nothing happens on the engine.
+    this.dial<Readable>({ path: '/events', method: 'GET', stream: true, timeout: 0 }).then((stream) => {
       // Closed, or a validation that failed meanwhile: nobody wants this stream.
       if (this.closed || (!this.isValidated && !this.validating)) {
         stream.destroy();
@@ -559,25 +584,13 @@ export class EngineImpl implements Engine {
 
   // ---- plumbing -----------------------------------------------------------------------------
 
-  /** Every engine call goes through here, so its outcome counts toward health. */
-  dial<T = DockerJson>(opts: DialOptions, client: Docker = this.docker): Promise<T> {
-    const statusCodes: Record<number, boolean | string> = { 200: true, 201: true, 204: true };
-    for (const code of opts.ok ?? []) statusCodes[code] = true;
-    const hasBody = opts.method === 'POST';
-    const dialOpts = {
-      path: `${opts.path}?`,
-      method: opts.method,
-      options: { _query: opts.query ?? {}, ...(hasBody ? { _body: opts.body ?? {} } : {}) },
-      authconfig: opts.auth ? { base64: opts.auth } : undefined,
-      isStream: opts.stream ?? false,
-      statusCodes,
-    };
-    return new Promise<T>((resolve, reject) => {
-      client.modem.dial(dialOpts, (err: unknown, data: unknown) => {
-        this.recordOutcome(err ?? undefined);
-        if (err) reject(err);
-        else resolve(data as T);
-      });
+  /**
+   * Every engine call goes through here, so its outcome counts toward health. An answer on a
+   * connection opened before the last connection failure proves nothing and is not counted.
+   */
+  dial<T = DockerJson>(opts: DialOptions): Promise<T> {
+    return this.transport.request<T>(opts, ({ err, fresh }) => {
+      if (err !== undefined || fresh) this.recordOutcome(err);
     });
   }
 
@@ -587,7 +600,7 @@ export class EngineImpl implements Engine {
     this.closed = true;
     this.state = 'disconnected';
     this.stopEvents();
-    this.agent.destroy();
+    this.transport.destroy();
   }
 
   get isClosed(): boolean {
