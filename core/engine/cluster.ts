@@ -12,12 +12,11 @@ import type {
 } from './cluster-api.ts';
 import * as pipeline from './create.ts';
 import type { CreateContext, PendingCreation } from './create.ts';
-import { EngineImpl, splitAddr, type EngineOwner } from './engine.ts';
+import { EngineImpl, splitAddr, type EngineOwner, type LookupRow } from './engine.ts';
 import { enrichEvent, swarmEvent, type NodeRef, type SwarmAction } from './events.ts';
 import { pendingRetryDelay } from './health.ts';
 import {
   findContainer, findNetwork, findVolume, imageMatches, naturalCompare, nameConflictMessage, nameTaken, SWARM_ID_LABEL,
-  type ContainerRow,
 } from './lookup.ts';
 import { Mutex } from './mutex.ts';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.ts';
@@ -124,6 +123,7 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     const ref = nodeRef(engine);
     engine.close();
     this.byAddr.delete(addr);
+    this.imagesChanged();
     if (this.top === engine) this.top = undefined;
     this.logger.info({ addr, name: engine.name }, 'engine removed');
     if (wasValidated) {
@@ -145,6 +145,7 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
 
   stateChanged(engine: EngineImpl, change: 'connect' | 'disconnect' | 'reconnect'): void {
     if (this.closed) return;
+    this.imagesChanged();
     if (change === 'connect') {
       const loop = new RefreshLoop(engine, this.options);
       this.loops.get(engine.addr)?.stop();
@@ -205,15 +206,14 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
   }
 
   /**
-   * Containers of validated engines with their lookup rows and ID/swarm-ID indexes, rebuilt only
-   * when an engine's cache, state or identity moved (checked per engine, not per container).
+   * Every container of the validated engines as one list (with lookup rows), rebuilt only when an
+   * engine's cache, state or identity moved (checked per engine, not per container). Lookups by ID,
+   * swarm ID and name use each engine's own index (engine.lookupIndex) and never need this.
    */
   private index: {
     key: { engine: EngineImpl; version: number; validated: boolean; id: string; name: string }[];
     list: ClusterContainer[];
-    rows: (ContainerRow & { entry: ClusterContainer })[];
-    byId: Map<string, ContainerRow & { entry: ClusterContainer }>;
-    swarmIds: Set<string>;
+    rows: LookupRow[];
   } | undefined;
 
   private containerIndex() {
@@ -223,26 +223,12 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
       const e = engines[i];
       return k.engine === e && k.version === e.cacheVersion && k.validated === e.isValidated && k.id === e.id && k.name === e.name;
     })) return c;
-    const list: ClusterContainer[] = [];
-    const rows: (ContainerRow & { entry: ClusterContainer })[] = [];
-    const byId = new Map<string, ContainerRow & { entry: ClusterContainer }>();
-    const swarmIds = new Set<string>();
-    for (const engine of engines) {
-      if (!engine.isValidated) continue;
-      for (const container of engine.containers()) {
-        const entry = { engine, container };
-        const view = container.view;
-        const row = { id: view.id, names: view.names, labels: view.labels, nodeId: engine.id, nodeName: engine.name, entry };
-        list.push(entry);
-        rows.push(row);
-        if (!byId.has(view.id)) byId.set(view.id, row);
-        const sid = view.labels[SWARM_ID_LABEL];
-        if (sid) swarmIds.add(sid);
-      }
-    }
+    const rows: LookupRow[] = [];
+    for (const engine of engines) if (engine.isValidated) for (const row of engine.lookupIndex().rows) rows.push(row);
     this.index = {
       key: engines.map((e) => ({ engine: e, version: e.cacheVersion, validated: e.isValidated, id: e.id, name: e.name })),
-      list, rows, byId, swarmIds,
+      list: rows.map((r) => r.entry),
+      rows,
     };
     return this.index;
   }
@@ -252,13 +238,16 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
   }
 
   container(ref: string): ClusterContainer | undefined {
-    const index = this.containerIndex();
-    // A full ID is the first rule of the legacy lookup, and only a 12-character ref can match a short ID.
+    // A full ID is the first rule of the legacy lookup (first engine in name order wins), and only a
+    // 12-character ref can also match a short ID: other refs are answered from the per-engine indexes.
     if (ref.length !== 12) {
-      const hit = index.byId.get(ref);
-      if (hit) return hit.entry;
+      for (const engine of this.sortedEngines()) {
+        if (!engine.isValidated) continue;
+        const hit = engine.lookupIndex().byId.get(ref);
+        if (hit) return hit.entry;
+      }
     }
-    return findContainer(index.rows, ref)?.entry;
+    return findContainer(this.containerIndex().rows, ref)?.entry;
   }
 
   nameRows(): readonly { names: readonly string[] }[] {
@@ -266,8 +255,20 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     return this.pending.size === 0 ? rows : [...rows, ...[...this.pending.values()].map((p) => p.view)];
   }
 
+  /** `nameTaken(nameRows(), name)` without building the rows: per-engine name sets, then pending creations. */
+  nameInUse(name: string): boolean {
+    const slashed = name.startsWith('/') ? name : `/${name}`;
+    for (const engine of this.sortedEngines()) {
+      if (!engine.isValidated) continue;
+      const names = engine.lookupIndex().names;
+      if (names.has(name) || names.has(slashed)) return true;
+    }
+    for (const p of this.pending.values()) if (p.view.names.some((n) => n === name || n === slashed)) return true;
+    return false;
+  }
+
   swarmIdInUse = (id: string): boolean =>
-    this.containerIndex().swarmIds.has(id)
+    this.sortedEngines().some((e) => e.isValidated && e.lookupIndex().swarmIds.has(id))
     || [...this.pending.values()].some((p) => p.view.labels[SWARM_ID_LABEL] === id);
 
   execOwner(execId: string): ClusterContainer | undefined {
@@ -321,8 +322,27 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
 
   // ---- images, networks, volumes --------------------------------------------------------------
 
+  /** Bumped when an engine's images are re-read or an engine comes, goes or changes state. */
+  private imagesEpoch = 0;
+  private owners = new Map<string, Engine[]>();
+  private ownersEpoch = -1;
+
+  imagesChanged(): void {
+    this.imagesEpoch += 1;
+  }
+
+  /** Engines holding an image matching `ref`; cached per ref until an image list or the engine set changes. */
   imageOwners(ref: string): Engine[] {
-    return this.validated().filter((e) => e.images().some((i) => imageMatches(i.view, ref)));
+    if (this.ownersEpoch !== this.imagesEpoch || this.owners.size > 1000) {
+      this.owners.clear();
+      this.ownersEpoch = this.imagesEpoch;
+    }
+    let hit = this.owners.get(ref);
+    if (!hit) {
+      hit = this.validated().filter((e) => e.images().some((i) => imageMatches(i.view, ref)));
+      this.owners.set(ref, hit);
+    }
+    return [...hit];
   }
 
   imageExists(ref: string): boolean {

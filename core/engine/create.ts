@@ -15,7 +15,7 @@ import { isImageMissing, type EngineImpl } from './engine.ts';
 import { cpusToShares } from './health.ts';
 import { hasHardNodeConstraint, stripNodeNames, withLocalNetwork } from './local-network.ts';
 import { osTypeConstraints } from './ostype.ts';
-import { nameConflictMessage, nameTaken, SWARM_ID_LABEL } from './lookup.ts';
+import { nameConflictMessage, SWARM_ID_LABEL } from './lookup.ts';
 import type { Mutex } from './mutex.ts';
 
 /** An in-flight creation: it holds its name, ports, slot and resources on its node. */
@@ -36,6 +36,8 @@ export interface CreateContext {
   nodes(): readonly NodeView[];
   /** Names of every cached container of validated engines, plus pending creations. */
   nameRows(): readonly { names: readonly string[] }[];
+  /** Same answer as `nameTaken(nameRows(), name)`, from per-engine indexes (no scan of every container). */
+  nameInUse(name: string): boolean;
   swarmIdInUse(id: string): boolean;
   engineByAddr(addr: string): EngineImpl | undefined;
   /** True when some engine holds an image matching `ref`. */
@@ -132,7 +134,7 @@ interface AttemptFlags {
 async function attempt(ctx: CreateContext, body: CreateSpec, name: string, options: CreateOptions, flags: AttemptFlags): Promise<ClusterContainer> {
   const key = randomBytes(8).toString('hex');
   const chosen = await ctx.mutex.run(async () => {
-    if (name && nameTaken(ctx.nameRows(), name)) throw conflictError(name);
+    if (name && ctx.nameInUse(name)) throw conflictError(name);
     let request = clusterRequest(ctx, body, name);
     request = withRules(request, 'constraint', flags.extraConstraints);
     // The image affinity of a retry steers scheduling only; it is not persisted in the labels.
@@ -249,7 +251,7 @@ function safeRequest(body: CreateSpec, name: string): PlacementRequest | undefin
 export async function plan(ctx: CreateContext, body: CreateSpec, name: string): Promise<PlanReport> {
   let result: ScheduleResult;
   try {
-    if (name && nameTaken(ctx.nameRows(), name)) throw conflictError(name);
+    if (name && ctx.nameInUse(name)) throw conflictError(name);
     result = await schedule(ctx.core, ctx.nodes(), clusterRequest(ctx, body, name), ctx.scheduleOptions);
   } catch (err) {
     const { rejected, pass } = err as { rejected?: unknown; pass?: unknown };

@@ -16,6 +16,7 @@ import { idChangedMessage, readSpecs } from './specs.ts';
 import { lineParser } from './events.ts';
 import type { ResolvedOptions } from './options.ts';
 import { engineError } from './errors.ts';
+import { SWARM_ID_LABEL, type ContainerRow } from './lookup.ts';
 import { applyEventToCache } from './monitor.ts';
 import { EngineTransport, type TransportRequest } from './transport.ts';
 
@@ -29,6 +30,22 @@ export interface EngineOwner {
   engineEvent(engine: EngineImpl, event: DockerJson): void;
   /** Error text when another validated engine already has this daemon ID, else undefined. */
   duplicateId(engine: EngineImpl, dockerId: string): string | undefined;
+  /** The engine's image list was re-read. */
+  imagesChanged?(): void;
+}
+
+/** A lookup row (lookup.ts) that knows its engine and cached container. */
+export type LookupRow = ContainerRow & { entry: { engine: EngineImpl; container: EngineContainer } };
+
+export interface EngineLookup {
+  version: number;
+  id: string;
+  name: string;
+  rows: LookupRow[];
+  byId: Map<string, LookupRow>;
+  swarmIds: Set<string>;
+  /** Every name of every cached container, as the engine reports them (`/name`). */
+  names: Set<string>;
 }
 
 interface CachedContainer extends EngineContainer {
@@ -100,6 +117,7 @@ export class EngineImpl implements Engine {
    */
   cacheVersion = 0;
   private containerList: readonly EngineContainer[] | undefined;
+  private lookup: EngineLookup | undefined;
   private baseView: { version: number; state: NodeState; health: number; view: NodeView } | undefined;
 
   constructor(addr: string, owner: EngineOwner) {
@@ -125,6 +143,31 @@ export class EngineImpl implements Engine {
   containers(): readonly EngineContainer[] {
     this.containerList ??= [...this.cache.values()];
     return this.containerList;
+  }
+
+  /**
+   * Lookup rows of the cached containers with ID, swarm-ID and name indexes, rebuilt only after this
+   * engine's cache moved: the cluster answers "which container is X" and "is this name taken" per
+   * engine instead of scanning every container of the cluster on each create.
+   */
+  lookupIndex(): EngineLookup {
+    const l = this.lookup;
+    if (l && l.version === this.cacheVersion && l.id === this.id && l.name === this.name) return l;
+    const rows: LookupRow[] = [];
+    const byId = new Map<string, LookupRow>();
+    const swarmIds = new Set<string>();
+    const names = new Set<string>();
+    for (const container of this.containers()) {
+      const view = container.view;
+      const row: LookupRow = { id: view.id, names: view.names, labels: view.labels, nodeId: this.id, nodeName: this.name, entry: { engine: this, container } };
+      rows.push(row);
+      if (!byId.has(view.id)) byId.set(view.id, row);
+      const sid = view.labels[SWARM_ID_LABEL];
+      if (sid) swarmIds.add(sid);
+      for (const n of view.names) names.add(n);
+    }
+    this.lookup = { version: this.cacheVersion, id: this.id, name: this.name, rows, byId, swarmIds, names };
+    return this.lookup;
   }
 
   /** The cache or specs changed: derived lists are rebuilt on next use. */
@@ -237,6 +280,7 @@ export class EngineImpl implements Engine {
     const list: DockerJson[] = await this.dial({ path: '/images/json', method: 'GET', query: { all: 1 } });
     this.imageList = list.map((raw) => ({ raw, view: imageView(raw) }));
     this.touch();
+    this.owner.imagesChanged?.();
   }
 
   async refreshNetworks(): Promise<void> {
