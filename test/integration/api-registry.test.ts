@@ -3,12 +3,15 @@
  * and private registries on loopback (test/cluster/registry.ts): push from the engine holding the
  * image, pull on every node with per-node progress, login (right and wrong password), private
  * images with credentials (X-Registry-Auth through pull, push and create), pull-on-not-found on the
- * chosen node, the image-affinity retry after a registry "not found", and the automatic ostype
- * constraint (§4.4) persisted in the constraints label.
+ * chosen node, the image-affinity retry after a registry "not found", the automatic ostype
+ * constraint (§4.4) persisted in the constraints label, and search (a v1 search endpoint on
+ * loopback, since Distribution 2.x has none).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dockerCli, startRegistry, type TestEngine, type TestRegistry } from '../cluster/index.ts';
@@ -242,4 +245,35 @@ test('private images: push and pull with the login credentials, refused without;
   assert.deepEqual((await holders(ref)).sort(), [first.name, second.name].sort());
   // The private image's OS was read with the same credentials.
   assert.deepEqual(JSON.parse((await labelsOf(name))['com.docker.swarm.constraints']), [`node==${first.name}`, 'ostype==linux']);
+});
+
+test('docker search through the manager: one engine asks the registry (a v1 search endpoint on loopback)', async () => {
+  // Distribution 2.x has no search API; a minimal v1 search endpoint stands in for one.
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.url ?? '');
+    res.setHeader('content-type', 'application/json');
+    if (req.url?.startsWith('/v1/_ping')) return res.end('{}');
+    const q = new URL(req.url ?? '', 'http://x').searchParams.get('q') ?? '';
+    if (!req.url?.startsWith('/v1/search')) { res.statusCode = 404; return res.end('{}'); }
+    res.end(JSON.stringify({ num_results: 1, query: q, results: [{ name: `${q}-found`, description: 'from the loopback index', star_count: 7, is_official: false, is_automated: false }] }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  try {
+    const addr = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const out = await ok(docker('search', '--format', '{{.Name}} {{.StarCount}} {{.Description}}', `${addr}/swarmy`), 'search');
+    assert.equal(out.trim(), 'swarmy-found 7 from the loopback index');
+    assert.ok(seen.some((u) => u.startsWith('/v1/search?q=swarmy')), seen.join(' '));
+  } finally {
+    server.close();
+  }
+});
+
+test('docker search goes to one engine and passes its answer through (a v2 registry has no search: the engine error)', async () => {
+  const via = await docker('search', `${reg.addr}/anything`);
+  const direct = await dockerCli(m.engines[0].host, ['search', `${reg.addr}/anything`]);
+  assert.notEqual(direct.code, 0);
+  assert.notEqual(via.code, 0);
+  assert.match(via.stderr, /Unexpected status code 404/);
+  assert.equal(via.stderr, direct.stderr);
 });
