@@ -210,6 +210,12 @@ export class Candidates {
     const n = rows.length;
     const memo = key === undefined ? undefined : set.verdicts(`${f.plugin}\0${key}`);
     if (memo && memo.fails === 0 && memo.known === base.length) return this.#unchanged(options);
+    const seen = memo?.outcomes.get(rows);
+    if (seen === 'all') return this.#unchanged(options);
+    if (seen) {
+      const drops: LazyDrops = { plugin: f.plugin, base, rows: seen.dropped, reason };
+      return this.#narrowed({ set, rows: seen.kept }, drops, seen.kept.length, n, options);
+    }
     let kept: Int32Array | undefined;
     let dropped: Int32Array | undefined;
     let k = 0;
@@ -241,11 +247,19 @@ export class Candidates {
       if (memo) dropped![d++] = row;
       else eager.push({ node: base[row].id, plugin: f.plugin, reason: reason(base[row]) });
     }
-    if (!kept) return this.#unchanged(options);
-    const drops: Segment = memo
-      ? { plugin: f.plugin, base, rows: dropped!.subarray(0, d), reason }
-      : Object.freeze(eager);
-    return this.#narrowed({ set, rows: kept.subarray(0, k) }, drops, k, n, options);
+    if (!kept) {
+      memo?.outcomes.set(rows, 'all');
+      return this.#unchanged(options);
+    }
+    // exact-length copies: a kept outcome is the input of the next filter's cache
+    const keptRows = kept.slice(0, k);
+    let drops: Segment;
+    if (memo) {
+      const droppedRows = dropped!.slice(0, d);
+      memo.outcomes.set(rows, { kept: keptRows, dropped: droppedRows });
+      drops = { plugin: f.plugin, base, rows: droppedRows, reason };
+    } else drops = Object.freeze(eager);
+    return this.#narrowed({ set, rows: keptRows }, drops, k, n, options);
   }
 
   /** Nothing dropped: this value, or a copy that also lists this filter's conditions. */

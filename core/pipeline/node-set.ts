@@ -20,6 +20,11 @@ export interface Verdicts {
   known: number;
   /** How many of them fail. */
   fails: number;
+  /**
+   * Outcomes already computed, by input rows (an Int32Array the core or an earlier filter made):
+   * the verdicts of a snapshot never change, so neither does what a given input keeps.
+   */
+  readonly outcomes: WeakMap<Int32Array, { kept: Int32Array; dropped: Int32Array } | 'all'>;
 }
 
 /** Score vectors (one per scorer and resources asked) kept per set. */
@@ -36,6 +41,9 @@ export class NodeSet {
   #table: NodeTable | undefined;
   readonly #verdicts = new Map<string, Verdicts>();
   readonly #scores = new Map<string, Float64Array>();
+  /** Scores of a subset of rows, picked from a kept score vector: by rows, then by score key. */
+  readonly #picked = new WeakMap<Int32Array, Map<string, Float64Array>>();
+  readonly #summaries = new WeakMap<Float64Array, unknown>();
 
   constructor(nodes: readonly NodeView[]) {
     this.base = Object.freeze(nodes.filter((n) => n.state === 'healthy' || n.state === 'unhealthy'));
@@ -58,6 +66,33 @@ export class NodeSet {
     return this.#scores.get(key);
   }
 
+  /** `make(scores)`, computed once per kept score vector (see pickScores / keepScores). */
+  summary<T>(scores: Float64Array, make: (scores: Float64Array) => T): T {
+    let s = this.#summaries.get(scores) as T | undefined;
+    if (s === undefined) {
+      s = make(scores);
+      this.#summaries.set(scores, s);
+    }
+    return s;
+  }
+
+  /** `all[rows[k]]` for every k, for a score vector kept under `key`; computed once per rows object. */
+  pickScores(key: string, all: Float64Array, rows: Int32Array): Float64Array {
+    let byKey = this.#picked.get(rows);
+    if (!byKey) {
+      byKey = new Map();
+      this.#picked.set(rows, byKey);
+    }
+    let out = byKey.get(key);
+    if (!out) {
+      out = new Float64Array(rows.length);
+      for (let k = 0; k < rows.length; k++) out[k] = all[rows[k]];
+      if (byKey.size >= MAX_SCORE_KEYS) byKey.clear();
+      byKey.set(key, out);
+    }
+    return out;
+  }
+
   keepScores(key: string, scores: Float64Array): void {
     if (this.#scores.size >= MAX_SCORE_KEYS) this.#scores.clear();
     this.#scores.set(key, scores);
@@ -71,7 +106,7 @@ export class NodeSet {
     let v = this.#verdicts.get(key);
     if (!v) {
       if (this.#verdicts.size >= MAX_VERDICT_KEYS) this.#verdicts.clear();
-      v = { v: new Uint8Array(this.base.length), known: 0, fails: 0 };
+      v = { v: new Uint8Array(this.base.length), known: 0, fails: 0, outcomes: new WeakMap() };
       this.#verdicts.set(key, v);
     }
     return v;
@@ -81,6 +116,8 @@ export class NodeSet {
 interface Entry {
   /** The caller's array as it was (a copy of its element references), to detect in-place edits. */
   nodes: readonly NodeView[];
+  /** Frozen when first seen: it cannot have changed since. */
+  frozen: boolean;
   set: NodeSet;
 }
 
@@ -92,11 +129,19 @@ function same(a: readonly NodeView[], b: readonly NodeView[]): boolean {
   return true;
 }
 
-/** The NodeSet of a snapshot: the cached one when `nodes` still holds the same NodeViews, else a new one. */
+/**
+ * The NodeSet of a snapshot: the cached one when `nodes` still holds the same NodeViews, else a
+ * new one. A frozen array cannot have been edited in place, so it is not compared again (at
+ * 100,000 nodes the comparison is a good part of a placement): an engine layer that hands out
+ * one frozen array per cluster state gets every cache for free.
+ */
 export function nodeSetOf(nodes: readonly NodeView[]): NodeSet {
   const hit = sets.get(nodes);
-  if (hit && same(hit.nodes, nodes)) return hit.set;
+  if (hit && (hit.frozen || same(hit.nodes, nodes))) return hit.set;
   const set = new NodeSet(nodes);
-  sets.set(nodes, { nodes: [...nodes], set });
+  const frozen = Object.isFrozen(nodes);
+  sets.set(nodes, { nodes: frozen ? EMPTY : [...nodes], frozen, set });
   return set;
 }
+
+const EMPTY: readonly NodeView[] = Object.freeze([]);

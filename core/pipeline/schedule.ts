@@ -149,21 +149,12 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
     ? await scoreSet(form.set, form.rows, scorer, request, opts.pool)
     : await scoreNodes(filtered.nodes, scorer, request, opts.pool);
 
-  // One scan: how many fit, the best score and how many nodes share it.
-  let fitCount = 0;
-  let best = -1;
-  let bestAt = -1;
-  let bestCount = 0;
-  for (let i = 0; i < count; i++) {
-    const s = scores[i];
-    if (!(s >= 0)) continue;
-    fitCount++;
-    if (s > best) {
-      best = s;
-      bestAt = i;
-      bestCount = 1;
-    } else if (s === best) bestCount++;
-  }
+  // How many fit, the best score and how many nodes share it; kept with a score vector that is
+  // itself kept (row-local scorers), so a repeated placement does not scan again.
+  const summary = form && scorer.rowLocal && scores instanceof Float64Array
+    ? form.set.summary(scores, summarize)
+    : summarize(scores);
+  const { fitCount, best, bestAt, bestCount } = summary;
   const rejected = (): Rejection[] => {
     const out = [...filtered.rejected];
     let plugin: string | undefined;
@@ -181,7 +172,7 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   // replayable random order. The placement is the first best-scored row of the shuffled order,
   // so it needs neither the sort nor (when one node has the best score) the shuffle.
   const shuffle = (fit: Int32Array): Int32Array => {
-    for (let i = 0, k = 0; i < count; i++) if (scores[i] >= 0) fit[k++] = i;
+    fit.set(summary.fit());
     shuffleRows(fit, fitCount, seedOf(request.id));
     return fit;
   };
@@ -221,6 +212,46 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
 }
 
 let shuffleScratch = new Int32Array(0);
+
+/** What one scan of a score vector tells. */
+export interface ScoreSummary {
+  fitCount: number;
+  best: number;
+  /** First row with the best score. */
+  bestAt: number;
+  bestCount: number;
+  /** Rows that fit (score ≥ 0), ascending; built on first call. */
+  fit(): Int32Array;
+}
+
+export function summarize(scores: ArrayLike<number>): ScoreSummary {
+  const count = scores.length;
+  let fitCount = 0;
+  let best = -1;
+  let bestAt = -1;
+  let bestCount = 0;
+  for (let i = 0; i < count; i++) {
+    const s = scores[i];
+    if (!(s >= 0)) continue;
+    fitCount++;
+    if (s > best) {
+      best = s;
+      bestAt = i;
+      bestCount = 1;
+    } else if (s === best) bestCount++;
+  }
+  let fit: Int32Array | undefined;
+  return {
+    fitCount, best, bestAt, bestCount,
+    fit() {
+      if (!fit) {
+        fit = new Int32Array(fitCount);
+        for (let i = 0, k = 0; i < count; i++) if (scores[i] >= 0) fit[k++] = i;
+      }
+      return fit;
+    },
+  };
+}
 
 /**
  * Fisher–Yates over `fit[0..count)` with `rng(seed)` (inlined here: the same numbers, without a
@@ -362,9 +393,7 @@ async function scoreSet(set: NodeSet, rows: Int32Array, scorer: ScorerRef, reque
     set.keepScores(key, all);
   }
   if (rows.length === set.count) return all;
-  const out = new Float64Array(rows.length);
-  for (let k = 0; k < rows.length; k++) out[k] = all[rows[k]];
-  return out;
+  return set.pickScores(key, all, rows);
 }
 
 /** `out[k] = column[rows[k]]`. */

@@ -1,0 +1,194 @@
+// What the scheduler keeps across placements (node-set.ts, Candidates.keepWhere, row-local score
+// vectors, the pool's arena table) must never outlive the snapshot it was computed from.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createCore, type SwarmPlugin } from '../index.ts';
+import { GiB, container, node, request } from '../../test/kit/index.ts';
+import health from '../../plugins/filter-health/index.ts';
+import port from '../../plugins/filter-port/index.ts';
+import containerslots from '../../plugins/filter-containerslots/index.ts';
+import dependency from '../../plugins/filter-dependency/index.ts';
+import affinity from '../../plugins/filter-affinity/index.ts';
+import constraint from '../../plugins/filter-constraint/index.ts';
+import whitelist from '../../plugins/filter-whitelist/index.ts';
+import spread from '../../plugins/strategy-spread/index.ts';
+import binpack from '../../plugins/strategy-binpack/index.ts';
+import random from '../../plugins/strategy-random/index.ts';
+import { Candidates } from './candidates.ts';
+import { nodeSetOf } from './node-set.ts';
+import { createRankPool, type RankPool } from './rank-pool.ts';
+import { NoSuitableNodeError, schedule } from './schedule.ts';
+import { buildNodeTable } from './node-table.ts';
+import type { NodeView, PlacementRequest } from '../types.ts';
+
+const filters = () => [health(), port(), containerslots(), dependency(), affinity(), constraint(), whitelist()];
+const coreWith = (strategy: SwarmPlugin = spread()) => createCore({ plugins: [...filters(), strategy] });
+
+let pool: RankPool;
+before(() => { pool = createRankPool({ threshold: 0, threads: 1 }); });
+after(() => pool.close());
+
+/** Name of the placement, or the error text. */
+async function placed(core: ReturnType<typeof coreWith>, nodes: readonly NodeView[], req: PlacementRequest, p?: RankPool): Promise<string> {
+  try {
+    return (await schedule(core, nodes, req, p ? { pool: p } : {})).top.node.name;
+  } catch (err) {
+    if (err instanceof NoSuitableNodeError) return `error: ${err.message}`;
+    throw err;
+  }
+}
+
+test('the same array with the same nodes is the same set; an edited array or a replaced node is not', () => {
+  const nodes = [node('a').build(), node('b').build()];
+  const set = nodeSetOf(nodes);
+  assert.equal(nodeSetOf(nodes), set);
+  nodes[1] = node('b').label('storage', 'ssd').build();
+  const replaced = nodeSetOf(nodes);
+  assert.notEqual(replaced, set);
+  assert.equal(replaced.base[1], nodes[1]);
+  nodes.push(node('c').build());
+  assert.deepEqual(nodeSetOf(nodes).base.map((n) => n.name), ['a', 'b', 'c']);
+  nodes.pop();
+  assert.equal(nodeSetOf(nodes).count, 2);
+});
+
+for (const [label, usePool] of [['in-thread', false], ['pool', true]] as const) {
+  test(`a cached verdict or score never survives a changed node (${label})`, async () => {
+    const core = coreWith();
+    const p = usePool ? pool : undefined;
+    // One array, edited in place between placements, as a careless caller could do.
+    const nodes: NodeView[] = [node('a').build(), node('b').used(3, 3 * GiB).build()];
+
+    // port: a container added on `a` that binds 80 → `a` no longer qualifies
+    const publish80 = () => request().id('p80').publish('80:80').build();
+    assert.equal(await placed(core, nodes, publish80(), p), 'a');
+    nodes[0] = node('a').container(container('web').publish('80:80')).build();
+    assert.equal(await placed(core, nodes, publish80(), p), 'b');
+    // ... and removed again
+    nodes[0] = node('a').build();
+    assert.equal(await placed(core, nodes, publish80(), p), 'a');
+
+    // constraint: a label changes
+    const ssd = () => request().id('ssd').constraint('storage==ssd').build();
+    nodes[0] = node('a').label('storage', 'disk').build();
+    nodes[1] = node('b').label('storage', 'ssd').used(3, 3 * GiB).build();
+    assert.equal(await placed(core, nodes, ssd(), p), 'b');
+    nodes[0] = node('a').label('storage', 'ssd').build();
+    assert.equal(await placed(core, nodes, ssd(), p), 'a'); // both qualify now; spread prefers the emptier a
+
+    // containerslots: a container added fills the last slot
+    const plain = () => request().id('plain').build();
+    nodes[0] = node('a').label('containerslots', '1').build();
+    assert.equal(await placed(core, nodes, plain(), p), 'a');
+    nodes[0] = node('a').label('containerslots', '1').container(container('x')).build();
+    assert.equal(await placed(core, nodes, plain(), p), 'b');
+
+    // health
+    nodes[0] = node('a').build();
+    assert.equal(await placed(core, nodes, plain(), p), 'a');
+    nodes[0] = node('a').health(0).state('unhealthy').build();
+    assert.equal(await placed(core, nodes, plain(), p), 'b');
+
+    // the cached spread scores: reservations change, the ranking follows
+    nodes[0] = node('a').build();
+    const mem = () => request().id('mem').memory(GiB).build();
+    assert.equal(await placed(core, nodes, mem(), p), 'a');
+    nodes[0] = node('a').used(4, 4 * GiB).build();
+    assert.equal(await placed(core, nodes, mem(), p), 'b');
+
+    // affinity to an image and to a container
+    const img = () => request().id('img').affinity('image==redis').build();
+    nodes[0] = node('a').build();
+    nodes[1] = node('b').image('redis:7').build();
+    assert.equal(await placed(core, nodes, img(), p), 'b');
+    nodes[1] = node('b').build();
+    assert.match(await placed(core, nodes, img(), p), /^error: Unable to find a node that satisfies[^]*image==redis/);
+    nodes[0] = node('a').image('redis:7').build();
+    assert.equal(await placed(core, nodes, img(), p), 'a');
+  });
+}
+
+test('warm caches give exactly what a cold snapshot gives: ranking, scores, rejections, errors', async () => {
+  const base = Array.from({ length: 60 }, (_, i) => {
+    const b = node(`n${i}`).labels({ storage: i % 3 ? 'ssd' : 'disk', zone: `z${i % 4}` }).used(i % 5, (i % 7) * 0.25 * GiB);
+    if (i % 6 === 0) b.container(container(`web-${i}`).publish('80:80'));
+    if (i % 11 === 0) b.label('containerslots', '0');
+    if (i % 13 === 0) b.health(0).state('unhealthy');
+    return b.build();
+  });
+  const reqs = (i: number) => [
+    request().id(`r${i}`).build(),
+    request().id(`r${i}`).memory(GiB).cpus(1).build(),
+    request().id(`r${i}`).constraint('storage==ssd').publish('80:80').build(),
+    request().id(`r${i}`).constraint('zone!=z1', 'node==~n5*').affinity('container!=web-1*').build(),
+    request().id(`r${i}`).constraint('zone==nowhere').build(),
+    request().id(`r${i}`).memory(3.9 * GiB).cpus(4).build(),
+  ];
+  for (const strategy of [spread, binpack, random]) {
+    const core = coreWith(strategy());
+    for (let i = 0; i < 5; i++) {
+      for (const [k, req] of reqs(i).entries()) {
+        const explain = async (nodes: readonly NodeView[], p?: RankPool) => {
+          try {
+            const r = await schedule(core, nodes, req, p ? { pool: p } : {});
+            return { pass: r.pass, top: r.top, ranked: r.ranked.map((x) => [x.node.id, x.score]), rejected: r.rejected };
+          } catch (err) {
+            if (!(err instanceof NoSuitableNodeError)) throw err;
+            return { error: err.message, rejected: err.rejected };
+          }
+        };
+        const warm = await explain(base); // the same array every time: caches hit after the first
+        const cold = await explain(base.map((n) => ({ ...n }))); // new objects: nothing cached
+        const pooled = await explain(base, pool);
+        assert.deepEqual(warm, cold, `${strategy.name} request ${k}`);
+        assert.deepEqual(pooled, cold, `${strategy.name} request ${k} (pool)`);
+        if (warm.top && warm.ranked) assert.deepEqual([warm.top.node.id, warm.top.score], warm.ranked[0]);
+      }
+    }
+  }
+});
+
+test('keepWhere records the same nodes and reasons as keep; verdicts are per plugin and key', async () => {
+  const nodes = [node('a').label('x', '1').build(), node('b').build(), node('c').label('x', '1').build()];
+  const set = nodeSetOf(nodes);
+  const rows = Candidates.of(set).as('filter-one');
+  const plain = new Candidates(nodes, { plugin: 'filter-one' });
+  const has = (n: NodeView) => n.labels.x === '1';
+  const why = (n: NodeView) => `no x on ${n.name}`;
+  for (let i = 0; i < 2; i++) { // second round: from the verdict cache
+    const a = rows.keepWhere('has-x', has, why, { conditions: ['x'] });
+    const b = plain.keep(has, why, { conditions: ['x'] });
+    assert.deepEqual(a.nodes, b.nodes);
+    assert.deepEqual(a.rejected, b.rejected);
+    assert.deepEqual(a.conditions, b.conditions);
+    assert.equal(a.size, 2);
+  }
+  // another plugin, same key, another predicate: its own verdicts
+  const other = Candidates.of(set).as('filter-two').keepWhere('has-x', (n) => n.name === 'b', why);
+  assert.deepEqual(other.nodes.map((n) => n.name), ['b']);
+  // everything dropped → exhausted, and the reasons still come out in order
+  const none = rows.keepWhere('never', () => false, why, { emptyMessage: 'nothing' });
+  assert.deepEqual(none.exhausted, { plugin: 'filter-one', message: 'nothing' });
+  assert.deepEqual(none.rejected.map((r) => r.reason), ['no x on a', 'no x on b', 'no x on c']);
+  assert.ok(Object.isFrozen(none.rejected) && Object.isFrozen(none.nodes));
+});
+
+test('pool: subsets of a kept table score as a table of those nodes would (random depends on row positions)', async () => {
+  const nodes = Array.from({ length: 40 }, (_, i) => node(`n${i}`).used(i % 4, (i % 3) * GiB).build());
+  const set = nodeSetOf(nodes);
+  const other = nodeSetOf(nodes.map((n) => ({ ...n, usedCpus: 0 }))); // another table: replaces the arena's
+  for (const strategy of [spread(), random()]) {
+    const core = createCore({ plugins: [strategy] });
+    for (const pick of [(i: number) => i % 3 !== 0, (i: number) => i > 30, () => true, (i: number) => i === 7]) {
+      for (const s of [set, other, set]) {
+        const rows = Int32Array.from(s.all.filter(pick));
+        const req = { cpus: 1, memory: GiB };
+        const scorer = core.scorer(request().build());
+        const subset = Array.from(rows, (r) => s.base[r]);
+        const want = scorer.score!({ table: buildNodeTable(subset), from: 0, to: subset.length, request: req, options: scorer.options, seed: 12345 });
+        const got = await pool.scoreRows!(s, rows, scorer, req, 12345);
+        assert.deepEqual([...got], Array.from(want), `${strategy.name}, ${rows.length} rows`);
+      }
+    }
+  }
+});
