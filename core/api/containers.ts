@@ -12,8 +12,10 @@ import { boolParam, readBody, readJson } from './body.ts';
 import { badRequest, NOT_FOUND_PAGE, notFound } from './errors.ts';
 import { createExec } from './exec.ts';
 import { containerId, ownerOf } from './lookup.ts';
-import { listContainers } from './ps.ts';
-import { proxy, rawQuery } from './proxy.ts';
+import { listContainersJson, PS_CONTENT_TYPE } from './ps.ts';
+import { engineJson, engineRequest, proxy, rawQuery } from './proxy.ts';
+import { track } from './settle.ts';
+import { SwarmError } from '../errors.ts';
 import { checkJsonContentType, validateCreateBody } from './validate.ts';
 
 /** Docker's rule for container names. */
@@ -45,11 +47,61 @@ export function decorateInspect(json: DockerJson, owner: ClusterContainer): Dock
   return json;
 }
 
+/**
+ * `start` on the owner's engine (304, already running, counts as done). The re-inspect that brings
+ * the cache up to date runs after the answer (settle.ts): right after a start the engine holds the
+ * container's lock while a short-lived process exits, and `ps`/`info` wait for the refresh anyway.
+ */
+export async function startOnEngine(ctx: ApiContext, owner: ClusterContainer): Promise<void> {
+  const id = containerId(owner);
+  const res = await engineRequest(owner.engine, { method: 'POST', path: `/containers/${id}/start`, body: '' });
+  if (res.status !== 204 && res.status !== 304) {
+    if (res.status >= 400) engineJson(res); // throws with the engine's status and message
+    throw new SwarmError('SWARM_ERR_ENGINE', `unexpected answer ${res.status} to start`);
+  }
+  track(ctx, `cache refresh after start of ${id}`, owner.engine.refreshContainer(id));
+}
+
+const HOST_IP = Buffer.from('"HostIp"');
+const CLOSE = 0x7d; // '}'
+
+/**
+ * `decorateInspect` on the engine's bytes. Without any `HostIp` in the answer (no port bindings,
+ * the common case) nothing inside changes: `"Node":{…}` is spliced in before the closing brace,
+ * which is what JSON.parse + decorate + JSON.stringify gives, without that round trip on the
+ * hottest proxied call. Anything else takes the parse path.
+ */
+export function decorateInspectBody(body: Buffer, owner: ClusterContainer): Buffer {
+  let end = body.length - 1;
+  while (end >= 0 && (body[end] === 0x0a || body[end] === 0x0d || body[end] === 0x20 || body[end] === 0x09)) end--;
+  if (end < 1 || body[end] !== CLOSE || body.indexOf(HOST_IP) >= 0) {
+    return Buffer.from(JSON.stringify(decorateInspect(JSON.parse(body.toString('utf8')) as DockerJson, owner)));
+  }
+  let prev = end - 1;
+  while (prev >= 0 && (body[prev] === 0x0a || body[prev] === 0x0d || body[prev] === 0x20 || body[prev] === 0x09)) prev--;
+  const e = owner.engine;
+  const node = JSON.stringify({ ID: e.id, IP: e.ip, Addr: e.addr, Name: e.name, Cpus: e.cpus, Memory: e.memory, Labels: e.labels });
+  const insert = Buffer.from(`${body[prev] === 0x7b ? '' : ','}"Node":${node}`);
+  return Buffer.concat([body.subarray(0, end), insert, body.subarray(end)]);
+}
+
+/** Proxy options of a container inspect (legacy: a fresh engine inspect plus `Node`). */
+export function inspectProxy(owner: ClusterContainer) {
+  return {
+    engine: owner.engine,
+    path: `/containers/${containerId(owner)}/json`,
+    transformBody: (body: Buffer) => decorateInspectBody(body, owner),
+  };
+}
+
 export default async function containers(app: FastifyInstance, opts: { ctx: ApiContext; bodyLimit: number }): Promise<void> {
   const { ctx, bodyLimit } = opts;
   const { cluster } = ctx;
 
-  const list = async (request: FastifyRequest) => listContainers(ctx, request.query as Record<string, string | undefined>);
+  const list = async (request: FastifyRequest, reply: FastifyReply) => {
+    const json = await listContainersJson(ctx, request.query as Record<string, string | undefined>);
+    return reply.header('content-type', PS_CONTENT_TYPE).send(json);
+  };
   app.get('/containers/json', list);
   app.get('/containers/ps', list);
 
@@ -93,14 +145,8 @@ export default async function containers(app: FastifyInstance, opts: { ctx: ApiC
     const { ref, action } = splitContainerPath(rest);
     const key = `${method} ${action}`;
     switch (key) {
-      case 'GET json': {
-        const owner = ownerOf(cluster, ref);
-        return proxy(request, reply, {
-          engine: owner.engine,
-          path: `/containers/${containerId(owner)}/json`,
-          transformJson: (json: DockerJson) => decorateInspect(json, owner),
-        });
-      }
+      case 'GET json':
+        return proxy(request, reply, inspectProxy(ownerOf(cluster, ref)));
       case 'GET top': case 'GET logs': case 'GET stats': case 'GET changes': case 'GET export':
       case 'GET archive': case 'HEAD archive': case 'PUT archive': case 'GET attach/ws':
       case 'POST resize': case 'POST copy': case 'POST attach':
@@ -112,7 +158,7 @@ export default async function containers(app: FastifyInstance, opts: { ctx: ApiC
         const owner = ownerOf(cluster, ref);
         // Pre-1.24 start bodies (HostConfig) are not supported, as in the original: read and dropped.
         await readBody(request, bodyLimit);
-        await cluster.startContainer(containerId(owner));
+        await startOnEngine(ctx, owner);
         return reply.code(204).send();
       }
       case 'POST rename': {

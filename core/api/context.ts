@@ -50,4 +50,6 @@ export interface ApiContext {
   role(): Role;
   /** Live `/events` subscribers (NEventsListener). */
   eventListeners: number;
+  /** Cache refreshes still running after their route answered (settle.ts); cache reads wait for them. */
+  settling: Set<Promise<void>>;
 }

@@ -12,7 +12,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { SwarmError } from '../errors.ts';
 import type { ApiContext, ApiOptions, Role } from './context.ts';
@@ -25,6 +25,7 @@ import { requestedVersion, setAdvertisedFor, setRequestedVersion } from './proxy
 import { defaultForwarder, NO_PRIMARY, ReplicaForwarder, servedByReplica, type Forwarder } from './replica.ts';
 import { advertisedMinVersion, advertisedVersion, checkRequestedVersion, stripVersion } from './versions.ts';
 import { DEFAULT_BODY_LIMIT } from './body.ts';
+import { CORS_HEADERS, fastPath } from './fast.ts';
 import containers from './containers.ts';
 import exec from './exec.ts';
 import images from './images.ts';
@@ -48,11 +49,7 @@ export interface ApiServer {
 
 const CONTEXT = Symbol.for('swarm.apiContext');
 
-export const CORS_HEADERS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-headers': 'Origin, X-Requested-With, Content-Type, Accept',
-  'access-control-allow-methods': 'GET, POST, DELETE, PUT, OPTIONS, HEAD',
-} as const;
+export { CORS_HEADERS };
 
 /** The API context of an app built by `buildApp`. */
 export function apiContext(app: FastifyInstance): ApiContext {
@@ -71,10 +68,13 @@ export function buildApp(options: ApiOptions): FastifyInstance {
     advertised: () => advertisedVersion(options.cluster.engines()),
     role: () => role,
     eventListeners: 0,
+    settling: new Set(),
   };
   const app = Fastify({
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: !options.debug }),
+    // Without --debug nothing logs per request: no child logger (with its request ID) per request.
+    ...(options.debug ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     // The original routed `/v<digits>.<digits>/…` and the bare paths alike: strip the prefix once,
     // remember it for proxied calls.
@@ -91,13 +91,21 @@ export function buildApp(options: ApiOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback style: an async hook costs a promise and a microtask turn on every request.
+  app.addHook('onRequest', (request, reply, done) => {
     const v = ctx.advertised();
     setAdvertisedFor(request.raw, v);
     reply.header('Api-Version', v);
     if (options.cors) for (const [k, val] of Object.entries(CORS_HEADERS)) reply.header(k, val);
     // A `/vX.Y` prefix outside the advertised range is refused as the engine refuses it.
-    checkRequestedVersion(requestedVersion(request.raw), v, advertisedMinVersion(options.cluster.engines()));
+    const requested = requestedVersion(request.raw);
+    if (requested === undefined) return done();
+    try {
+      checkRequestedVersion(requested, v, advertisedMinVersion(options.cluster.engines()));
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
   });
   if (options.cors) {
     // With --cors every route also answers OPTIONS (preflight) with an empty 200.
@@ -211,12 +219,15 @@ export async function startApi(options: ApiOptions): Promise<ApiServer> {
   // Replica decisions (wait for a primary, forward, or serve locally once primary): core/api/replica.ts.
   const replica = new ReplicaForwarder({ transport: forwarder, logger: ctx.log });
 
+  // Inspect and ps without fastify's per-request machinery (fast.ts); the rest, and anything odd, via fastify.
+  const fast = fastPath(ctx);
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const r = roleBox.get();
     if (r.role === 'replica' && !servedByReplica(req.url ?? '/')) {
       void replica.handle(req, res).then((taken) => { if (!taken) app.routing(req, res); });
       return;
     }
+    if (fast && fast(req, res, () => app.routing(req, res))) return;
     app.routing(req, res);
   };
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine, EngineEndpoint } from '../engine/cluster-api.ts';
@@ -150,6 +150,13 @@ export function engineJson<T = unknown>(res: EngineResponse): T {
   return (text.trim() === '' ? undefined : JSON.parse(text)) as T;
 }
 
+/** True when the client request announces a body (a length > 0, or chunked). */
+export function hasBody(raw: IncomingMessage): boolean {
+  const len = raw.headers['content-length'];
+  if (len !== undefined) return len !== '0';
+  return raw.headers['transfer-encoding'] !== undefined;
+}
+
 /** Client request headers safe to forward to an engine. */
 export function forwardHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
@@ -185,6 +192,8 @@ export interface ProxyOptions {
   body?: Buffer | null;
   /** Buffer a 2xx JSON answer and rewrite it before it goes back. */
   transformJson?: (json: any) => unknown | Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Like `transformJson`, on the raw bytes (no parse/serialise round trip when the edit is local). */
+  transformBody?: (body: Buffer) => Buffer;
   /** Called once the engine has answered (status known), e.g. to refresh the cache. Errors are logged. */
   after?: (status: number) => void | Promise<void>;
   /** Wait for `after` before the response ends (so the next client call sees the new state). */
@@ -227,11 +236,19 @@ export function rawQuery(request: FastifyRequest): string {
  */
 export function proxy(request: FastifyRequest, reply: FastifyReply, opts: ProxyOptions): Promise<void> {
   reply.hijack();
-  const raw = request.raw;
-  const res = reply.raw;
+  return proxyRaw(request.raw, reply.raw, ownHeaders(reply), request.log, opts, rawQuery(request));
+}
+
+/**
+ * The proxy itself, on the raw request and response (the fast path of index.ts calls it without
+ * fastify). `own`: headers of ours that win over the engine's (Api-Version, CORS); `query`: the
+ * client's query string, used unless `opts.query` replaces it.
+ */
+export function proxyRaw(
+  raw: IncomingMessage, res: ServerResponse, own: OutgoingHttpHeaders, log: Pick<FastifyRequest['log'], 'warn'>,
+  opts: ProxyOptions, query: string,
+): Promise<void> {
   const apiVersion = advertisedFor(raw);
-  const own = ownHeaders(reply);
-  const log = request.log;
   const headers = forwardHeaders(raw.headers);
   if (opts.body !== undefined) {
     delete headers['transfer-encoding'];
@@ -240,7 +257,7 @@ export function proxy(request: FastifyRequest, reply: FastifyReply, opts: ProxyO
   const upstream = openEngineRequest(opts.engine, {
     method: opts.method ?? raw.method ?? 'GET',
     path: opts.path,
-    query: opts.query ?? rawQuery(request),
+    query: opts.query ?? query,
     version: requestedVersion(raw),
     headers,
   });
@@ -293,13 +310,16 @@ export function proxy(request: FastifyRequest, reply: FastifyReply, opts: ProxyO
         });
         return;
       }
-      if (opts.transformJson && status < 300 && isJson) {
+      if ((opts.transformJson || opts.transformBody) && status < 300 && isJson) {
         const chunks: Buffer[] = [];
         up.on('data', (c: Buffer) => chunks.push(c));
         up.on('error', () => res.destroy());
         up.on('end', async () => {
           try {
-            const out = Buffer.from(JSON.stringify(await opts.transformJson!(JSON.parse(Buffer.concat(chunks).toString('utf8')))));
+            const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+            const out = opts.transformBody
+              ? opts.transformBody(body)
+              : Buffer.from(JSON.stringify(await opts.transformJson!(JSON.parse(body.toString('utf8')))));
             await runAfter();
             const h = backHeaders(up, own, true);
             h['content-length'] = out.length;
@@ -327,6 +347,9 @@ export function proxy(request: FastifyRequest, reply: FastifyReply, opts: ProxyO
     });
 
     if (opts.body !== undefined) upstream.end(opts.body ?? undefined);
+    // No body announced (GET, HEAD, most POSTs of the CLI): send the request now, not once the
+    // client's empty body stream has ended a few ticks later.
+    else if (!hasBody(raw)) { upstream.end(); raw.resume(); }
     else raw.pipe(upstream);
   });
 }

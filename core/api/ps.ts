@@ -8,6 +8,7 @@ import type { ClusterContainer, DockerJson, Engine } from '../engine/cluster-api
 import type { ApiContext } from './context.ts';
 import { boolParam, intParam, parseFilters } from './body.ts';
 import { badRequest, internal, notFound } from './errors.ts';
+import { settled } from './settle.ts';
 
 /** docker/go-units HumanDuration. */
 export function humanDuration(ms: number): string {
@@ -48,17 +49,82 @@ export function stateString(state: DockerJson, now = Date.now()): string {
   return `Exited (${state.ExitCode}) ${humanDuration(now - finished)} ago`;
 }
 
+/**
+ * The first time after `now` at which `humanDuration` of the time since `from` may read
+ * differently (a little early is fine: the text is then recomputed unchanged).
+ */
+export function durationTextUntil(from: number, now: number): number {
+  const ms = now - from;
+  if (!(ms >= 0)) return now; // clock skew or unparsable: recompute every time
+  if (ms < 60_000) return from + (Math.floor(ms / 1000) + 1) * 1000;
+  if (ms < 3_600_000) return from + (Math.floor(ms / 60_000) + 1) * 60_000;
+  // Hours are rounded: the text changes on half hours; days, weeks… on (a multiple of) those too.
+  return from + (Math.floor(ms / 1_800_000) + 1) * 1_800_000;
+}
+
+/** Until when `stateString(state, now)` stays what it is at `now`. */
+export function stateStringUntil(state: DockerJson, now: number): number {
+  if (state.Running) {
+    if (state.Restarting && !state.Paused) return durationTextUntil(parseTime(state.FinishedAt), now);
+    return durationTextUntil(parseTime(state.StartedAt), now);
+  }
+  if (state.Status === 'removing' || state.Dead) return Infinity;
+  const started = parseTime(state.StartedAt);
+  const finished = parseTime(state.FinishedAt);
+  if (Number.isNaN(started) || state.StartedAt === ZERO_TIME || Number.isNaN(finished)) return Infinity;
+  return durationTextUntil(finished, now);
+}
+
 const UNSPECIFIED = new Set(['', '0.0.0.0', '::']);
 
+/** What fastify sends with a serialised object; the pre-serialised answer keeps it. */
+export const PS_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+interface CachedRow {
+  row: DockerJson;
+  /** What the row was computed from: the cache entry's parts and its engine's name, IP and health. */
+  summary: unknown;
+  inspect: unknown;
+  view: unknown;
+  node: string;
+  ip: string;
+  healthy: boolean;
+  /** The Status text is time-dependent ("Up 3 seconds"): valid until then. */
+  until: number;
+}
+
+/**
+ * Rows per engine cache entry. The engine layer replaces an entry (and its summary/inspect objects)
+ * on every change, so the row of an unchanged entry is reused as long as its node and its Status
+ * text are unchanged. Rows are shared: nobody may mutate what `psRow` returns.
+ */
+const rowCache = new WeakMap<object, CachedRow>();
+
+/** `psEntry`, computed once per engine cache entry (see `rows`). */
+export function psRow(c: ClusterContainer, now: number): DockerJson {
+  const { engine, container } = c;
+  const healthy = engine.state === 'healthy';
+  const hit = rowCache.get(container);
+  if (hit && now < hit.until && hit.healthy === healthy && hit.node === engine.name && hit.ip === engine.ip
+    && hit.summary === container.summary && hit.inspect === container.inspect && hit.view === container.view) return hit.row;
+  const row = psEntry(c, now);
+  const state = container.inspect?.State as DockerJson | undefined;
+  rowCache.set(container, {
+    row, summary: container.summary, inspect: container.inspect, view: container.view, node: engine.name, ip: engine.ip, healthy,
+    until: healthy && state ? stateStringUntil(state, now) : Infinity,
+  });
+  return row;
+}
+
 /** One `docker ps` row for a cached container. */
-export function psEntry(c: ClusterContainer): DockerJson {
+export function psEntry(c: ClusterContainer, now = Date.now()): DockerJson {
   const { engine, container } = c;
   const s = container.summary ?? {};
   const out: DockerJson = { ...s };
   out.Names = (s.Names as string[] | undefined ?? container.view.names).map((n) => `/${engine.name}${n.startsWith('/') ? n : `/${n}`}`);
   out.Ports = (s.Ports as DockerJson[] | undefined ?? []).map((p) => (p.IP !== undefined && UNSPECIFIED.has(p.IP) ? { ...p, IP: engine.ip } : p));
   if (engine.state !== 'healthy') out.Status = 'Host Down';
-  else if (container.inspect?.State) out.Status = stateString(container.inspect.State);
+  else if (container.inspect?.State) out.Status = stateString(container.inspect.State, now);
   out.State = container.inspect?.State?.Status ?? s.State ?? container.view.state;
   return out;
 }
@@ -138,13 +204,15 @@ export async function listContainers(ctx: ApiContext, query: Record<string, stri
     for (const e of cluster.engines()) if (e.state === 'healthy') refresh.push(e.refreshContainers());
   }
   await Promise.allSettled(refresh);
+  await settled(ctx); // a start that just answered: list what it changed
 
   const preds = buildFilters(filters);
   const showHidden = all || before !== undefined || (limit !== undefined && limit > 0);
   const rows: { c: ClusterContainer; row: DockerJson }[] = [];
+  const now = Date.now();
   for (const c of cluster.containers()) {
     const healthy = c.engine.state === 'healthy';
-    const row = psEntry(c);
+    const row = psRow(c, now);
     // "Running" as the engine means it: paused and restarting containers are running too.
     const running = row.State === 'running' || row.State === 'paused' || row.State === 'restarting';
     if (!showHidden && (!running || !healthy)) continue;
@@ -164,6 +232,29 @@ export async function listContainers(ctx: ApiContext, query: Record<string, stri
   }
   if (limit !== undefined && limit > 0) list = list.slice(0, limit);
   return list.map((r) => r.row);
+}
+
+
+/** Last answers per query: the rows they were made of (by identity) and their JSON text. */
+const answers = new WeakMap<ApiContext, Map<string, { rows: readonly DockerJson[]; json: string }>>();
+const MAX_CACHED_QUERIES = 32;
+
+/**
+ * `listContainers` as the JSON text of the answer. Rows are shared per cache entry (`psRow`), so an
+ * answer made of the very same rows as last time for the same query is the same text: it is
+ * serialised once per change (or per Status tick), not per call.
+ */
+export async function listContainersJson(ctx: ApiContext, query: Record<string, string | undefined>): Promise<string> {
+  const list = await listContainers(ctx, query);
+  let cache = answers.get(ctx);
+  if (!cache) answers.set(ctx, (cache = new Map()));
+  const key = JSON.stringify(query);
+  const last = cache.get(key);
+  if (last && last.rows.length === list.length && last.rows.every((r, i) => r === list[i])) return last.json;
+  const json = JSON.stringify(list);
+  if (!last && cache.size >= MAX_CACHED_QUERIES) cache.delete(cache.keys().next().value as string);
+  cache.set(key, { rows: list, json });
+  return json;
 }
 
 export type { Engine };

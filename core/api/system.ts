@@ -5,6 +5,7 @@ import { SwarmError } from '../errors.ts';
 import type { Engine } from '../engine/cluster-api.ts';
 import type { ApiContext } from './context.ts';
 import { buildInfo } from './info.ts';
+import { settled } from './settle.ts';
 import { proxy } from './proxy.ts';
 import { readBody } from './body.ts';
 import { parseAuthBody } from './validate.ts';
@@ -48,7 +49,10 @@ export default async function system(app: FastifyInstance, opts: { ctx: ApiConte
     BuildTime: '',
   }));
 
-  app.get('/info', async () => buildInfo(ctx));
+  app.get('/info', async () => {
+    await settled(ctx); // counts include what a start just changed
+    return buildInfo(ctx);
+  });
 
   // The body is checked first (dockerd 20.10 answers 500 to one its decoder cannot read).
   app.post('/auth', async (request, reply) => {

@@ -30,13 +30,39 @@ export function stripVersion(url: string): { version: string | undefined; url: s
 
 /** Compare dotted API versions numerically (`1.9` < `1.10`). */
 export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split('.').map((x) => Number.parseInt(x, 10) || 0);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d < 0 ? -1 : 1;
+  // Runs several times per request (advertised version, range check): no split/map garbage.
+  if (a === b) return 0;
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = leadingInt(a, i);
+    const y = leadingInt(b, j);
+    if (x !== y) return x < y ? -1 : 1;
+    i = nextComponent(a, i);
+    j = nextComponent(b, j);
   }
   return 0;
+}
+
+/** `Number.parseInt(component, 10) || 0` for the dot-separated component starting at `from`. */
+function leadingInt(s: string, from: number): number {
+  let k = from;
+  let sign = 1;
+  if (s.charCodeAt(k) === 45 /* - */) { sign = -1; k++; } else if (s.charCodeAt(k) === 43 /* + */) k++;
+  let v = 0;
+  let digits = 0;
+  for (; k < s.length; k++) {
+    const c = s.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) break;
+    v = v * 10 + c;
+    digits++;
+  }
+  return digits === 0 || v === 0 ? 0 : sign * v;
+}
+
+function nextComponent(s: string, from: number): number {
+  const dot = s.indexOf('.', from);
+  return dot < 0 ? s.length : dot + 1;
 }
 
 const minVersion = (a: string, b: string) => (compareVersions(a, b) <= 0 ? a : b);

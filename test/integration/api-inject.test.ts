@@ -86,7 +86,7 @@ test('unknown routes and swarm-mode routes answer 404 page not found', async () 
     ['GET', '/nope'], ['GET', '/v1.41/services'], ['GET', '/nodes'], ['GET', '/swarm'], ['GET', '/tasks'],
     ['GET', '/secrets'], ['GET', '/configs'], ['GET', '/plugins'], ['GET', '/system/df'], ['POST', '/containers/prune'],
     ['POST', '/images/prune'], ['POST', '/networks/prune'], ['POST', '/volumes/prune'], ['GET', '/distribution/busybox/json'],
-    ['POST', '/grpc'], ['POST', '/session'], ['DELETE', '/_ping'],
+    ['POST', '/grpc'], ['DELETE', '/_ping'],
   ] as const) {
     assertError(await app.inject({ method, url }), 404, '404 page not found');
   }

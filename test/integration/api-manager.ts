@@ -49,6 +49,8 @@ async function waitHealthy(cluster: Cluster, count: number, timeoutMs = 60_000):
 
 export async function startTestManager(opts: {
   engines?: TestEngine[]; api?: Partial<ApiOptions>; hosts?: string[]; engineTls?: ConnectionOptions;
+  /** Override cluster options, e.g. long refresh intervals so only events keep the cache current. */
+  cluster?: { refreshMinInterval?: number; refreshMaxInterval?: number };
 } = {}): Promise<TestManager> {
   const engines = opts.engines ?? (await startEngines()).engines;
   const logger = pino({ level: process.env.SWARM_TEST_LOG ?? 'silent' });
@@ -56,6 +58,7 @@ export async function startTestManager(opts: {
   const cluster = createCluster(core, {
     refreshMinInterval: 1000, refreshMaxInterval: 2000, failureRetry: 3, overcommit: 0.05, createRetry: 0, logger,
     ...(opts.engineTls ? { engineTls: opts.engineTls } : {}),
+    ...opts.cluster,
   });
   for (const e of engines) cluster.addEngine(e.addr);
   try {
