@@ -105,6 +105,27 @@ test('push goes to the engine holding the image; an image no node holds is a 404
   assert.match(missing.stderr, /No such image: /);
 });
 
+test('push with several holders of the tag sends the first node\'s image (natural name order)', async () => {
+  const [first, second, third] = m.engines;
+  const ref = `${reg.addr}/${uniqueName('twice')}:1`;
+  images.add(ref);
+  // Same tag, different content on nodes 2 and 3.
+  const made: Record<string, string> = {};
+  for (const node of [third, second]) {
+    const c = uniqueName(`src-${node.name}`);
+    containers.push(c);
+    await ok(docker('run', '--name', c, '-e', `constraint:node==${node.name}`, 'busybox', 'sh', '-c', `echo ${c} > /made-by`), 'run source');
+    await ok(docker('commit', c, ref), 'commit');
+    made[node.name] = c;
+  }
+  await until('both hold it', async () => (await holders(ref)).length === 2);
+  await ok(docker('push', ref), 'push');
+  const check = uniqueName('which');
+  containers.push(check);
+  const out = await ok(docker('run', '--name', check, '-e', `constraint:node==${first.name}`, ref, 'cat', '/made-by'), 'run pushed');
+  assert.equal(out.trim(), made[second.name]);
+});
+
 test('docker run of a registry image: pulled on the chosen node only (pull on not-found), ostype==linux added', async () => {
   const [first, second, third] = m.engines;
   const repo = `${reg.addr}/${uniqueName('run')}`;
@@ -135,11 +156,12 @@ test('automatic ostype constraint: from the registry on create, not added when a
   containers.push(own);
   await ok(docker('create', '--name', own, '-e', 'constraint:ostype==~linux', `${repo}:1`, 'true'), 'create');
   assert.equal((await labelsOf(own))['com.docker.swarm.constraints'], '["ostype==~linux"]');
-  // An image no registry knows (busybox imported locally; docker.io is unreachable here): no rule.
+  // busybox was imported locally and docker.io is unreachable from kit engines: no rule (with
+  // SWARM_KIT_ONLINE=1 the engines ask Docker Hub, which knows busybox as a Linux image).
   const local = uniqueName('os-local');
   containers.push(local);
   await ok(docker('create', '--name', local, 'busybox', 'true'), 'create');
-  assert.equal((await labelsOf(local))['com.docker.swarm.constraints'], undefined);
+  assert.equal((await labelsOf(local))['com.docker.swarm.constraints'], process.env.SWARM_KIT_ONLINE === '1' ? '["ostype==linux"]' : undefined);
 });
 
 test('docker pull through the manager pulls on every node with per-node progress', async () => {
