@@ -27,8 +27,15 @@ async function loadScorer(module: string): Promise<ScoreFn> {
  *     0.66–1.2 (noise) at 200k–500k — a cheap scorer never clearly gains: building the table
  *     on the calling thread dominates;
  *   a heavier scorer (≈ 500 ns/node): 1.12 at 10k, 1.02 at 50k, 0.94 at 100k, 0.91 at 200k.
- * Hence 100 000: below it the pool always loses; above it, it breaks even or wins and keeps
- * the event loop free for API traffic while a large cluster is ranked.
+ * Re-measured after the table became persistent (scoreRows on a kept NodeSet: the pool keeps
+ * the table in its arena, a call sends row numbers only), on the same machine at load 10–20:
+ *   random, every other node: 10.8 at 1k, 2.7 at 5k–10k, 5.1 at 50k, 1.7 at 100k, 1.25 at 500k;
+ *   heavy, every node: 1.47 at 1k, 1.16 at 5k, ≈ 0.9 at 10k–25k, 1.16 at 50k, 0.68 at 100k,
+ *     0.62–0.70 at 200k–500k.
+ * Hence 100 000: below it the pool always loses or breaks even; above it, a scorer with real
+ * per-node work wins and the event loop stays free for API traffic while a large cluster is
+ * ranked. (Row-local scorers — spread, binpack — score a kept snapshot once, so the pool only
+ * ever sees their first scoring of a snapshot.)
  */
 export const DEFAULT_POOL_THRESHOLD = 100_000;
 
