@@ -14,6 +14,7 @@
  * the call costs 10-40 ms against a loopback registry and 2-20 ms when the registry is
  * unreachable, with about one offline call in 30 taking 5 s inside dockerd — hence the cap.
  */
+import { createHash } from 'node:crypto';
 import type { CreateSpec } from '../types.ts';
 import type { DockerJson, Engine } from './cluster-api.ts';
 import type { EngineImpl } from './engine.ts';
@@ -111,7 +112,8 @@ export async function osTypeConstraints(
   if (typeof image !== 'string' || !REFERENCE.test(image) || mentionsOsType(body)) return [];
   const now = opts.now ?? Date.now();
   const cache = cacheOf(ctx);
-  const key = `${image}\n${authConfig ?? ''}`;
+  // Credentials are keyed by hash: the cache outlives the request and should not hold them.
+  const key = authConfig ? `${image}\n${createHash('sha256').update(authConfig).digest('base64')}` : image;
   let entry = cache.get(key);
   if (!entry) {
     entry = { asked: now, used: now, known: false, value: undefined };
