@@ -12,7 +12,7 @@ import type {
 } from './cluster-api.ts';
 import * as pipeline from './create.ts';
 import type { CreateContext, PendingCreation } from './create.ts';
-import { EngineImpl, splitAddr, type EngineOwner, type LookupRow } from './engine.ts';
+import { EngineImpl, splitAddr, type EngineLookup, type EngineOwner, type LookupRow } from './engine.ts';
 import { enrichEvent, swarmEvent, type NodeRef, type SwarmAction } from './events.ts';
 import { pendingRetryDelay } from './health.ts';
 import {
@@ -65,24 +65,26 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     return this.sortedEngines();
   }
 
-  /** The last sorted order and the names it was sorted by; reused while both still hold. */
-  private sorted: { engines: readonly EngineImpl[]; names: readonly string[] } | undefined;
+  /** The last sorted order, the names it was sorted by, and its validated engines; undefined = stale. */
+  private sorted: { engines: readonly EngineImpl[]; names: Map<EngineImpl, string>; validated?: EngineImpl[] } | undefined;
 
   /**
    * Engines in natural name order. Every `nodes()` (each placement) asks for it, so the order is
-   * cached and re-sorted only when an engine came, went or changed its name (validation).
+   * cached and re-sorted only when an engine comes, goes or changes its name (told by the engine).
    */
   private sortedEngines(): readonly EngineImpl[] {
-    const c = this.sorted;
-    if (c && c.engines.length === this.byAddr.size
-      && c.engines.every((e, i) => e.name === c.names[i] && this.byAddr.get(e.addr) === e)) return c.engines;
+    if (this.sorted) return this.sorted.engines;
     const engines = [...this.byAddr.values()].sort((a, b) => naturalCompare(a.name, b.name) || naturalCompare(a.addr, b.addr));
-    this.sorted = { engines, names: engines.map((e) => e.name) };
+    this.sorted = { engines, names: new Map(engines.map((e) => [e, e.name])) };
     return engines;
   }
 
+  /** Validated engines in name order (cached with the order; state changes drop it). */
   private validated(): EngineImpl[] {
-    return this.sortedEngines().filter((e) => e.isValidated);
+    this.sortedEngines();
+    const s = this.sorted!;
+    s.validated ??= s.engines.filter((e) => e.isValidated);
+    return [...s.validated];
   }
 
   engine(ref: string): Engine | undefined {
@@ -109,6 +111,7 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     }
     const engine = new EngineImpl(addr, this);
     this.byAddr.set(addr, engine);
+    this.sorted = undefined;
     this.logger.info({ addr }, 'engine added (pending)');
     void engine.validate();
   }
@@ -124,6 +127,8 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     engine.close();
     this.byAddr.delete(addr);
     this.imagesChanged();
+    this.sorted = undefined;
+    this.cacheChanged(engine);
     if (this.top === engine) this.top = undefined;
     this.logger.info({ addr, name: engine.name }, 'engine removed');
     if (wasValidated) {
@@ -146,6 +151,8 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
   stateChanged(engine: EngineImpl, change: 'connect' | 'disconnect' | 'reconnect'): void {
     if (this.closed) return;
     this.imagesChanged();
+    this.cacheChanged(engine);
+    if (this.sorted) this.sorted.validated = undefined;
     if (change === 'connect') {
       const loop = new RefreshLoop(engine, this.options);
       this.loops.get(engine.addr)?.stop();
@@ -205,71 +212,101 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     return this.sortedEngines().map((e) => e.nodeView(pending.get(e.addr)));
   }
 
-  /**
-   * Every container of the validated engines as one list (with lookup rows), rebuilt only when an
-   * engine's cache, state or identity moved (checked per engine, not per container). Lookups by ID,
-   * swarm ID and name use each engine's own index (engine.lookupIndex) and never need this.
-   */
-  private index: {
-    key: { engine: EngineImpl; version: number; validated: boolean; id: string; name: string }[];
-    list: ClusterContainer[];
-    rows: LookupRow[];
-  } | undefined;
+  // Cluster-wide container indexes, kept up to date per engine: an engine whose cache, state or
+  // identity changed is marked dirty, and the next lookup swaps its old contribution for its new one
+  // (a create touches one engine; rebuilding from all 30,000 containers per create made throughput
+  // fall as the cluster filled).
+  private readonly dirty = new Set<EngineImpl>();
+  private readonly contributed = new Map<EngineImpl, EngineLookup>();
+  private readonly nameCount = new Map<string, number>();
+  private readonly swarmIdCount = new Map<string, number>();
+  private readonly rowsById = new Map<string, LookupRow[]>();
+  /** Every container of the validated engines in engine order; rebuilt on demand after any change. */
+  private flat: { list: ClusterContainer[]; rows: LookupRow[] } | undefined;
 
-  private containerIndex() {
-    const engines = this.sortedEngines();
-    const c = this.index;
-    if (c && c.key.length === engines.length && c.key.every((k, i) => {
-      const e = engines[i];
-      return k.engine === e && k.version === e.cacheVersion && k.validated === e.isValidated && k.id === e.id && k.name === e.name;
-    })) return c;
-    const rows: LookupRow[] = [];
-    for (const engine of engines) if (engine.isValidated) for (const row of engine.lookupIndex().rows) rows.push(row);
-    this.index = {
-      key: engines.map((e) => ({ engine: e, version: e.cacheVersion, validated: e.isValidated, id: e.id, name: e.name })),
-      list: rows.map((r) => r.entry),
-      rows,
+  /** EngineOwner: the engine's cached containers or identity changed. */
+  cacheChanged(engine: EngineImpl): void {
+    this.dirty.add(engine);
+    this.flat = undefined;
+    if (this.sorted && this.sorted.names.get(engine) !== engine.name && this.byAddr.get(engine.addr) === engine) this.sorted = undefined;
+  }
+
+  private syncIndex(): void {
+    if (this.dirty.size === 0) return;
+    const bump = (m: Map<string, number>, k: string, d: number) => {
+      const n = (m.get(k) ?? 0) + d;
+      if (n > 0) m.set(k, n);
+      else m.delete(k);
     };
-    return this.index;
+    for (const engine of this.dirty) {
+      const old = this.contributed.get(engine);
+      if (old) {
+        for (const row of old.rows) {
+          for (const n of row.names) bump(this.nameCount, n, -1);
+          const sid = row.labels[SWARM_ID_LABEL];
+          if (sid) bump(this.swarmIdCount, sid, -1);
+          const same = this.rowsById.get(row.id)?.filter((r) => r !== row) ?? [];
+          if (same.length > 0) this.rowsById.set(row.id, same);
+          else this.rowsById.delete(row.id);
+        }
+        this.contributed.delete(engine);
+      }
+      if (engine.isClosed || this.byAddr.get(engine.addr) !== engine || !engine.isValidated) continue;
+      const index = engine.lookupIndex();
+      for (const row of index.rows) {
+        for (const n of row.names) bump(this.nameCount, n, 1);
+        const sid = row.labels[SWARM_ID_LABEL];
+        if (sid) bump(this.swarmIdCount, sid, 1);
+        const same = this.rowsById.get(row.id);
+        if (same) same.push(row);
+        else this.rowsById.set(row.id, [row]);
+      }
+      this.contributed.set(engine, index);
+    }
+    this.dirty.clear();
+  }
+
+  private flatIndex(): { list: ClusterContainer[]; rows: LookupRow[] } {
+    if (this.flat) return this.flat;
+    const rows: LookupRow[] = [];
+    for (const engine of this.validated()) for (const row of engine.lookupIndex().rows) rows.push(row);
+    this.flat = { list: rows.map((r) => r.entry), rows };
+    return this.flat;
   }
 
   containers(): readonly ClusterContainer[] {
-    return this.containerIndex().list;
+    return this.flatIndex().list;
   }
 
   container(ref: string): ClusterContainer | undefined {
-    // A full ID is the first rule of the legacy lookup (first engine in name order wins), and only a
-    // 12-character ref can also match a short ID: other refs are answered from the per-engine indexes.
+    // A full ID is the first rule of the legacy lookup, and only a 12-character ref can also match a
+    // short ID: a full ID held by one container is answered from the index, the rest by the rules.
     if (ref.length !== 12) {
-      for (const engine of this.sortedEngines()) {
-        if (!engine.isValidated) continue;
-        const hit = engine.lookupIndex().byId.get(ref);
-        if (hit) return hit.entry;
-      }
+      this.syncIndex();
+      const hit = this.rowsById.get(ref);
+      if (hit?.length === 1) return hit[0].entry;
     }
-    return findContainer(this.containerIndex().rows, ref)?.entry;
+    return findContainer(this.flatIndex().rows, ref)?.entry;
   }
 
   nameRows(): readonly { names: readonly string[] }[] {
-    const rows = this.containerIndex().rows;
+    const rows = this.flatIndex().rows;
     return this.pending.size === 0 ? rows : [...rows, ...[...this.pending.values()].map((p) => p.view)];
   }
 
-  /** `nameTaken(nameRows(), name)` without building the rows: per-engine name sets, then pending creations. */
+  /** `nameTaken(nameRows(), name)` without building the rows: the name index, then pending creations. */
   nameInUse(name: string): boolean {
     const slashed = name.startsWith('/') ? name : `/${name}`;
-    for (const engine of this.sortedEngines()) {
-      if (!engine.isValidated) continue;
-      const names = engine.lookupIndex().names;
-      if (names.has(name) || names.has(slashed)) return true;
-    }
+    this.syncIndex();
+    if (this.nameCount.has(name) || this.nameCount.has(slashed)) return true;
     for (const p of this.pending.values()) if (p.view.names.some((n) => n === name || n === slashed)) return true;
     return false;
   }
 
-  swarmIdInUse = (id: string): boolean =>
-    this.sortedEngines().some((e) => e.isValidated && e.lookupIndex().swarmIds.has(id))
-    || [...this.pending.values()].some((p) => p.view.labels[SWARM_ID_LABEL] === id);
+  swarmIdInUse = (id: string): boolean => {
+    this.syncIndex();
+    return this.swarmIdCount.has(id) || [...this.pending.values()].some((p) => p.view.labels[SWARM_ID_LABEL] === id);
+  };
 
   execOwner(execId: string): ClusterContainer | undefined {
     for (const engine of this.validated()) {

@@ -32,6 +32,8 @@ export interface EngineOwner {
   duplicateId(engine: EngineImpl, dockerId: string): string | undefined;
   /** The engine's image list was re-read. */
   imagesChanged?(): void;
+  /** The engine's cached containers or identity (name, ID) changed: derived indexes are stale. */
+  cacheChanged?(engine: EngineImpl): void;
 }
 
 /** A lookup row (lookup.ts) that knows its engine and cached container. */
@@ -51,6 +53,8 @@ export interface EngineLookup {
 interface CachedContainer extends EngineContainer {
   /** Cache write sequence; a full list keeps entries written after it started. */
   seq: number;
+  /** Sequence at which the engine inspect behind `inspect` started (a lower bound). */
+  inspectSeq?: number;
 }
 
 type DialOptions = TransportRequest;
@@ -97,6 +101,8 @@ export class EngineImpl implements Engine {
   private skew = 0;
   private seq = 0;
   private readonly cache = new Map<string, CachedContainer>();
+  /** Inspects in flight per container, with the sequence they started at. */
+  private readonly inspecting = new Map<string, { seq: number; done: Promise<void> }>();
   /** Containers dropped (destroyed) during a list in flight, with the sequence of the drop. */
   private readonly dropped = new Map<string, number>();
   private imageList: EngineImage[] = [];
@@ -174,6 +180,7 @@ export class EngineImpl implements Engine {
   private touch(): void {
     this.cacheVersion += 1;
     this.containerList = undefined;
+    this.owner.cacheChanged?.(this);
   }
 
   images(): readonly EngineImage[] {
@@ -222,7 +229,8 @@ export class EngineImpl implements Engine {
       };
     }
     const base = b.view;
-    if (extra.length === 0) return { ...base };
+    // Shared until the engine changes: node views are read-only snapshots for the scheduler.
+    if (extra.length === 0) return base;
     return {
       ...base,
       usedCpus: extra.reduce((sum, c) => sum + c.cpus, base.usedCpus),
@@ -262,14 +270,40 @@ export class EngineImpl implements Engine {
     }
   }
 
-  async refreshContainer(id: string): Promise<void> {
-    const seq = ++this.seq;
-    const inspect = await this.inspectRaw(id);
-    if (!inspect) {
-      this.drop(id);
-      return;
+  /**
+   * Re-inspect one container. With `since` (the sequence at which an event asking for it arrived),
+   * an inspect that started after that moment, finished or in flight, already shows what the event
+   * announced and is used instead (our own start/rename re-inspect and the engine's event for it
+   * used to make two identical calls).
+   */
+  async refreshContainer(id: string, since?: number): Promise<void> {
+    if (since !== undefined) {
+      const running = this.inspecting.get(id);
+      if (running && running.seq > since) return running.done;
+      if ((this.cache.get(id)?.inspectSeq ?? -1) > since) return;
     }
-    this.storeContainer(inspect, seq);
+    const seq = ++this.seq;
+    const done = this.inspectRaw(id).then((inspect) => {
+      if (!inspect) this.drop(id);
+      else this.storeContainer(inspect, seq);
+    });
+    done.catch(() => {}); // the caller and any waiter get the failure; this only marks it handled
+    this.inspecting.set(id, { seq, done });
+    try {
+      await done;
+    } finally {
+      if (this.inspecting.get(id)?.seq === seq) this.inspecting.delete(id);
+    }
+  }
+
+  /** True when the container is in the cache. */
+  hasContainer(id: string): boolean {
+    return this.cache.has(id);
+  }
+
+  /** A new sequence number: events take one when they arrive (see refreshContainer). */
+  nextSeq(): number {
+    return ++this.seq;
   }
 
   refreshContainers(): Promise<void> {
@@ -400,7 +434,10 @@ export class EngineImpl implements Engine {
         }
         // The list entry is the freshest summary (state, ports, Status text); the inspect adds details.
         const summary = shifted.summary;
-        next.set(s.Id, { summary, inspect, view: containerView(summary, inspect, this.cpus), seq: startSeq });
+        next.set(s.Id, {
+          summary, inspect, view: containerView(summary, inspect, this.cpus), seq: startSeq,
+          ...(needInspect ? { inspectSeq: startSeq } : old?.inspectSeq !== undefined ? { inspectSeq: old.inspectSeq } : {}),
+        });
       }
     };
     await Promise.all(Array.from({ length: Math.min(INSPECT_CONCURRENCY, list.length) }, worker));
@@ -418,7 +455,7 @@ export class EngineImpl implements Engine {
     const { inspect } = shiftTimes({}, rawInspect, this.skew);
     const summary = summaryFromInspect(inspect!, old?.summary);
     for (const e of (inspect!.ExecIDs ?? []) as string[]) this.execIds.set(e, rawInspect.Id);
-    const entry: CachedContainer = { summary, inspect, view: containerView(summary, inspect, this.cpus), seq };
+    const entry: CachedContainer = { summary, inspect, view: containerView(summary, inspect, this.cpus), seq, inspectSeq: seq };
     this.cache.set(rawInspect.Id, entry);
     this.touch();
     return entry;
@@ -608,8 +645,9 @@ export class EngineImpl implements Engine {
 
   /** Events are applied in arrival order; each is delivered once its cache update is done. */
   private queueEvent(event: DockerJson): void {
+    const arrived = this.nextSeq();
     this.eventQueue = this.eventQueue
-      .then(() => this.applyEvent(event))
+      .then(() => this.applyEvent(event, arrived))
       .catch((err) => this.log.debug({ err }, 'cache update after event failed'))
       .then(() => {
         if (this.closed) return;
@@ -622,8 +660,8 @@ export class EngineImpl implements Engine {
       });
   }
 
-  private applyEvent(event: DockerJson): Promise<void> {
-    return applyEventToCache(this, event);
+  private applyEvent(event: DockerJson, arrived: number): Promise<void> {
+    return applyEventToCache(this, event, arrived);
   }
 
   // ---- plumbing -----------------------------------------------------------------------------

@@ -49,8 +49,11 @@ export interface TransportOptions {
   label: () => string;
 }
 
-/** Idle keep-alive sockets are closed after this long (the refresh loop runs every 30-60 s). */
-const FREE_SOCKET_TIMEOUT = 5_000;
+/**
+ * Idle keep-alive sockets are closed after this long. A server may close an idle connection at the
+ * moment we reuse it: that request is retried once on a new connection (see `request`).
+ */
+const FREE_SOCKET_TIMEOUT = 30_000;
 
 /** docker-modem's query string: objects JSON-encoded, undefined dropped, the rest as text. */
 export function queryString(query: Record<string, unknown> | undefined): string {
@@ -107,7 +110,7 @@ export class EngineTransport {
    * One engine call. `onOutcome` is told once, before the promise settles: the error (undefined on
    * success) and whether the answer is fresh (see the file comment).
    */
-  request<T>(r: TransportRequest, onOutcome: (o: Outcome) => void): Promise<T> {
+  request<T>(r: TransportRequest, onOutcome: (o: Outcome) => void, retried = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       let socketGen = this.generation;
@@ -156,8 +159,19 @@ export class EngineTransport {
           req.destroy(Object.assign(new Error(`engine ${this.o.label()} did not answer within ${timeout / 1000}s (timed out)`), { code: 'ETIMEDOUT' }));
         });
       }
-      req.on('error', (err) => finish(err));
+      let answered = false;
+      req.on('error', (err) => {
+        // The keep-alive race (Node's documented pattern): the server closed the idle connection we
+        // picked before reading our request, so the request never reached it. Once, on a new connection.
+        if (!answered && !retried && !settled && req.reusedSocket && (err as { code?: string }).code === 'ECONNRESET') {
+          settled = true;
+          this.request<T>(r, onOutcome, true).then(resolve, reject);
+          return;
+        }
+        finish(err);
+      });
       req.on('response', (res) => {
+        answered = true;
         const status = res.statusCode ?? 0;
         const ok = status === 200 || status === 201 || status === 204 || (r.ok?.includes(status) ?? false);
         if (ok && r.stream) {
