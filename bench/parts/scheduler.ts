@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Core } from '../../core/core.ts';
 import type { PluginFactory } from '../../core/plugin.ts';
-import type { NodeView, PlacementRequest } from '../../core/types.ts';
+import type { ContainerView, NodeView, PlacementRequest } from '../../core/types.ts';
 import { importOrNotRun, NotRunError, type BenchPart } from '../lib/part.ts';
 import { makeNodes, REQUEST_BODIES } from '../lib/nodes.ts';
 import { msSince, ratio, sig, summarize, type Summary } from '../lib/stats.ts';
@@ -24,16 +24,59 @@ const DEFAULT_FILTERS = ['health', 'port', 'containerslots', 'dependency', 'affi
 type ScheduleFn = (core: Core, nodes: readonly NodeView[], request: PlacementRequest, opts?: { pool?: unknown }) => Promise<unknown>;
 type BuildRequestFn = (body: Record<string, unknown>, name: string, opts?: { id?: string }) => PlacementRequest;
 
-/**
- * A cluster snapshot as the scheduler gets it: a frozen array of NodeViews (core/types.ts: a
- * snapshot is never mutated). The scheduler keeps what it derives from a snapshot (filter
- * verdicts, node table, row-local scores) for as long as the same snapshot comes back; a frozen
- * array spares it the per-decision check that nobody edited the array in place
- * (core/pipeline/node-set.ts). Every decision still runs the whole pipeline: filters, scoring
- * (cached where the strategy is row-local), tie-break shuffle and placement.
- */
 function snapshot(size: number): readonly NodeView[] {
   return Object.freeze(makeNodes(size));
+}
+
+/**
+ * A cluster that changes as placements are made, as a real one does. Each measured decision's
+ * placement is committed: the chosen node gets the container and its reservation. So that the
+ * cluster does not fill up, once `window` placed containers are live the oldest is removed
+ * (containers come and go). Both touched nodes become new NodeView objects in a new frozen
+ * array, the way the engine layer hands out snapshots, outside the timing. A scheduler may keep
+ * what it derived from nodes that did not change; what it cannot do is answer a measured
+ * decision from a cache of an unchanged cluster, which no real placement ever sees.
+ */
+class LiveCluster {
+  nodes: readonly NodeView[];
+  readonly #pos = new Map<string, number>();
+  readonly #live: { node: string; id: string }[] = [];
+  #head = 0;
+  #seq = 0;
+
+  constructor(base: readonly NodeView[], private readonly window = Math.max(1, Math.min(1_000, base.length >> 1))) {
+    this.nodes = base;
+    base.forEach((n, i) => this.#pos.set(n.id, i));
+  }
+
+  commit(node: NodeView, request: PlacementRequest): void {
+    const next = this.nodes.slice();
+    const id = `bench${(this.#seq++).toString(16)}`.padEnd(64, '0');
+    const at = this.#pos.get(node.id)!;
+    const cur = next[at];
+    const c: ContainerView = {
+      id, names: [`/${request.name}`], image: request.image, imageId: 'sha256:busybox', state: 'running', labels: {},
+      portBindings: request.portBindings, networkMode: request.networkMode, exposedPorts: request.exposedPorts,
+      cpus: request.cpus, memory: request.memory, created: 1_800_000_000 + this.#seq,
+    };
+    next[at] = { ...cur, containers: [...cur.containers, c], usedCpus: cur.usedCpus + c.cpus, usedMemory: cur.usedMemory + c.memory };
+    this.#live.push({ node: node.id, id });
+    if (this.#live.length - this.#head > this.window) {
+      const old = this.#live[this.#head++];
+      const j = this.#pos.get(old.node)!;
+      const n = next[j];
+      const gone = n.containers.find((x) => x.id === old.id)!;
+      next[j] = { ...n, containers: n.containers.filter((x) => x !== gone), usedCpus: n.usedCpus - gone.cpus, usedMemory: n.usedMemory - gone.memory };
+      if (this.#head > 4_096) { this.#live.splice(0, this.#head); this.#head = 0; }
+    }
+    this.nodes = Object.freeze(next);
+  }
+}
+
+/** The placement of a schedule() result (`top`, or `ranked[0]` for older result shapes). */
+function placementOf(result: unknown): NodeView | undefined {
+  const r = result as { top?: { node: NodeView }; ranked?: { node: NodeView }[] };
+  return r.top?.node ?? r.ranked?.[0]?.node;
 }
 
 interface PoolHandle {
@@ -134,11 +177,17 @@ export const part: BenchPart = {
       const i = seq++;
       return buildRequest(structuredClone(REQUEST_BODIES[i % REQUEST_BODIES.length]), `bench-${i}`, { id: `bench-req-${i}` });
     };
-    const timeOne = async (core: Core, nodes: readonly NodeView[], pool?: unknown): Promise<number> => {
+    /** One decision, timed; on a LiveCluster its placement is then committed (untimed). */
+    const timeOne = async (core: Core, cluster: LiveCluster | readonly NodeView[], pool?: unknown): Promise<number> => {
       const request = nextRequest();
+      const live = cluster instanceof LiveCluster ? cluster : undefined;
+      const nodes = live ? live.nodes : (cluster as readonly NodeView[]);
       const t0 = process.hrtime.bigint();
-      await schedule(core, nodes, request, pool ? { pool } : undefined);
-      return msSince(t0);
+      const result = await schedule(core, nodes, request, pool ? { pool } : undefined);
+      const ms = msSince(t0);
+      const placed = placementOf(result);
+      if (live && placed) live.commit(placed, request);
+      return ms;
     };
 
     // Budget per (size, strategy): rounds of one in-thread + one pool decision.
@@ -150,10 +199,11 @@ export const part: BenchPart = {
       for (const size of SIZES) {
         if (ctx.signal.aborted) break;
         progress.step(`building ${size.toLocaleString('en')} nodes`);
-        const nodes = snapshot(size);
+        const base = snapshot(size);
         for (const strategy of STRATEGIES) {
           if (ctx.signal.aborted) break;
           const core = cores[strategy];
+          const nodes = new LiveCluster(base);
           progress.step(`${strategy} @ ${size.toLocaleString('en')} nodes`);
           // Warm up JIT and pool workers (piscina needs ~30 tasks per worker to be warm).
           const warm = size >= 100_000 ? 2 : size >= 10_000 ? 10 : 40;
@@ -192,7 +242,7 @@ export const part: BenchPart = {
       const breakdown: { config: string; mean: number; p50: number; samples: number }[] = [];
       if (!ctx.signal.aborted) {
         progress.step('cost per filter at 5,000 nodes');
-        const nodes = snapshot(5_000);
+        const nodes = new LiveCluster(snapshot(5_000));
         const configs: { name: string; core: Core }[] = [
           { name: 'spread, no filter', core: createCore({ plugins: [strategyFactories.spread].flatMap((f) => f()) }) },
           ...DEFAULT_FILTERS.map((f, i) => ({ name: `spread + ${f}`, core: createCore({ plugins: [filterPlugins[i], strategyFactories.spread].flatMap((x) => x()) }) })),
@@ -282,7 +332,7 @@ async function pingUnderLoad(
     worker.postMessage('flush');
   });
   const phaseMs = ctx.quick ? 2_500 : 10_000;
-  const nodes = snapshot(100_000);
+  const nodes = new LiveCluster(snapshot(100_000));
   const phases: PingResult['phases'] = [];
   try {
     await new Promise((r) => setTimeout(r, 300)); // pinger warm-up
@@ -297,7 +347,9 @@ async function pingUnderLoad(
       if (phase === 'idle') await new Promise((r) => setTimeout(r, Math.min(phaseMs, 1_500)));
       else {
         while (Date.now() - t0 < phaseMs) {
-          await schedule(core, nodes, nextRequest(), phase === 'pool' ? { pool } : undefined);
+          const request = nextRequest();
+          const placed = placementOf(await schedule(core, nodes.nodes, request, phase === 'pool' ? { pool } : undefined));
+          if (placed) nodes.commit(placed, request);
           rankings++;
           // In the manager every ranking starts from an I/O callback, so the loop turns between
           // two rankings; without this the awaits above only run microtasks and nothing else.
@@ -399,7 +451,7 @@ function buildResult(ctx: RunContext, cells: Cell[], ping: PingResult, poolDescr
       sizes: SIZES.join('/'), strategies: STRATEGIES.join('/'), filters: DEFAULT_FILTERS.join(','),
       'budget per cell': `${ctx.quick ? 0.4 : 3} s`, pool: poolDescribe ?? `none (${poolReason})`,
       requests: 'plain / cpu+memory / constraint:storage==ssd / affinity:image + port 8080, in turn',
-      snapshots: 'one frozen NodeView array per size, reused for every decision (the scheduler keeps per-snapshot caches)',
+      snapshots: 'every placement is committed (the chosen node gets the container; the oldest of the last min(1,000, nodes/2) placed containers leaves), so each decision sees a changed cluster, as in a real manager',
     },
     raw: { cells, ping },
     targets,
