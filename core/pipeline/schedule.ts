@@ -14,6 +14,13 @@
  * `Unable to find a node that satisfies the following conditions ` and, for every filter up to
  * the failing one that checked something, `\n[cond1 cond2]` (Go's `%v` of a []string);
  * or `no resources available to schedule container` when the strategy rejected every node.
+ *
+ * Speed (bench/parts/scheduler.ts): what can be derived from the cluster snapshot alone is kept
+ * with it (node-set.ts: schedulable nodes, the node table, per-node filter verdicts through
+ * `Candidates.keepWhere`, row-local scores), so a placement on a snapshot seen before touches
+ * only what the request changes. The placement is the first best-scored node of the seeded
+ * shuffle, found without sorting; `ranked` (full order) and `rejected` (every reason) are built
+ * when first read — by explain output, `/swarm/plan` or a caller that wants alternatives.
  */
 import type { Core } from '../core.ts';
 import { SwarmError } from '../errors.ts';
