@@ -2,7 +2,8 @@
  * Part 2 — API overhead. The same calls through `swarm manage` and straight to the same real
  * engines, interleaved one by one on keep-alive connections: container inspect, `ps -a`
  * (`GET /containers/json?all=1`), `version`, and create+start. Reported as manager / direct
- * ratios of p50 and p99, with 1 engine and with 3 engines. With 3 engines the direct side of
+ * ratios of p50 and p99, with 1 engine and with 3 engines. Each operation is first called untimed
+ * on both sides (steady state, not first calls). With 3 engines the direct side of
  * `ps -a` asks the 3 engines in parallel (what a client without the manager would have to do),
  * and direct create+start goes round-robin.
  */
@@ -120,6 +121,14 @@ async function measure(ctx: RunContext, engines: BenchEngine[], rounds: number, 
     for (const op of OPS) {
       if (ctx.signal.aborted) break;
       const k = op === 'create+start' ? createStartRounds(rounds) : rounds;
+      // Untimed calls of this very operation on both sides first: the figures are the steady state
+      // of both paths (JIT-compiled code, pooled connections, engine caches), not their first calls.
+      const warm = op === 'create+start' ? 2 : Math.min(50, k);
+      ctx.progress.step(`${op}: ${warm} untimed warm-up calls per side (${engines.length} engine(s))`);
+      for (let i = 0; i < warm && !ctx.signal.aborted; i++) {
+        await ops[op].manager();
+        await ops[op].direct();
+      }
       ctx.progress.step(`${op} × ${k} (manager vs direct, ${engines.length} engine(s))`, k);
       let done = 0;
       const res = await sideBySide(k, ops[op].manager, async () => {
