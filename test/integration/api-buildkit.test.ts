@@ -4,12 +4,17 @@
  * raw HTTP: `POST /session` upgraded to h2c, on which this test serves the gRPC calls the engine
  * makes back to its client (health check; FileSync/DiffCopy, answered with an error carrying a
  * marker, or left hanging). That makes the engine's side observable: an engine only calls back
- * over a session that is connected to it.
+ * over a session that is connected to it. Debian's docker CLI 20.10 (/usr/bin/docker, from
+ * docker.io) still speaks this protocol itself (`DOCKER_BUILDKIT=1`, no buildx): one test uses it.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { dockerCli, type TestEngine } from '../cluster/index.ts';
 import { startTestManager, uniqueName, type TestManager } from './api-manager.ts';
@@ -169,9 +174,6 @@ test('POST /build/cancel reaches the node of a running BuildKit build and cancel
 
 test('the context upload (buildid=upload-request:<id>) goes to the node of its build, sent before or after it', async () => {
   const { execFileSync } = await import('node:child_process');
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'bk-'));
   writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY a /a\n');
   writeFileSync(join(dir, 'a'), 'hello\n');
@@ -212,4 +214,28 @@ test('a session whose build never comes: 500 "timeout waiting for build to start
   assert.deepEqual(JSON.parse(s.body), { message: 'timeout waiting for build to start' });
   assert.equal(c.status, 404);
   assert.match(JSON.parse(c.body).message, /^No such build: nobuild/);
+});
+
+/** Debian's docker CLI 20.10: BuildKit built in (session + `version=2` build), unlike CLI 28 without buildx. */
+const CLI_20 = '/usr/bin/docker';
+const cli20 = existsSync(CLI_20) ? CLI_20 : undefined;
+
+test('docker CLI 20.10 with DOCKER_BUILDKIT=1 builds through the manager on the node a constraint build arg names', { skip: !cli20 && `no docker CLI 20.10 at ${CLI_20}` }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bkcli-'));
+  const word = uniqueName('hello');
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY a /a\nRUN cat /a\n');
+  writeFileSync(join(dir, 'a'), `${word}\n`);
+  const tag = `${uniqueName('bkcli')}:1`;
+  tags.push(tag);
+  const r = await new Promise<{ code: number; out: string }>((resolve) => {
+    execFile(cli20!, ['-H', m.host, 'build', '--progress', 'plain', '--build-arg', `constraint:node==${target.name}`, '-t', tag, dir],
+      { env: { ...process.env, DOCKER_BUILDKIT: '1' }, timeout: 120_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
+  });
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(r.code, 0, r.out);
+  // The context came over the session (the client's FileSync), the RUN step printed it.
+  assert.match(r.out, new RegExp(`RUN cat /a[\\s\\S]*${word}`));
+  assert.equal((await call('GET', `/v1.41/images/${encodeURIComponent(tag)}/json`, { to: target.addr })).status, 200);
+  assert.equal((await call('GET', `/v1.41/images/${encodeURIComponent(tag)}/json`, { to: other.addr })).status, 404);
 });
