@@ -54,12 +54,13 @@ export function decorateInspect(json: DockerJson, owner: ClusterContainer): Dock
  */
 export async function startOnEngine(ctx: ApiContext, owner: ClusterContainer): Promise<void> {
   const id = containerId(owner);
+  const since = owner.engine.nextSeq?.(); // the start event's re-inspect, if it began after this, is reused
   const res = await engineRequest(owner.engine, { method: 'POST', path: `/containers/${id}/start`, body: '' });
   if (res.status !== 204 && res.status !== 304) {
     if (res.status >= 400) engineJson(res); // throws with the engine's status and message
     throw new SwarmError('SWARM_ERR_ENGINE', `unexpected answer ${res.status} to start`);
   }
-  track(ctx, `cache refresh after start of ${id}`, owner.engine.refreshContainer(id));
+  track(ctx, `cache refresh after start of ${id}`, owner.engine.refreshContainer(id, since));
 }
 
 const HOST_IP = Buffer.from('"HostIp"');

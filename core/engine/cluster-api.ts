@@ -70,8 +70,14 @@ export interface Engine {
   images(): readonly EngineImage[];
   networks(): readonly EngineNetwork[];
   volumes(): readonly EngineVolume[];
-  /** Re-inspect one container (after a mutating call); removes it from the cache if gone. */
-  refreshContainer(id: string): Promise<void>;
+  /**
+   * Re-inspect one container (after a mutating call); removes it from the cache if gone. With
+   * `since` (from `nextSeq()` taken before the mutating call), an inspect of it that started later
+   * (e.g. for the engine's event about that call) is reused instead of a second engine call.
+   */
+  refreshContainer(id: string, since?: number): Promise<void>;
+  /** A point in the engine's call sequence, for `refreshContainer(id, since)`. */
+  nextSeq?(): number;
   refreshContainers(): Promise<void>;
   refreshImages(): Promise<void>;
   refreshNetworks(): Promise<void>;
