@@ -509,7 +509,9 @@ export class EngineImpl implements Engine {
 
   /** Engine create with the given final body; pulls on "No such image" and creates again. */
   async createContainer(spec: DockerJson, name: string, authConfig?: string): Promise<EngineContainer> {
+    let sent = 0;
     const create = async () => {
+      sent = this.nextSeq();
       const res: DockerJson = await this.dial({ path: '/containers/create', method: 'POST', query: name ? { name } : {}, body: spec });
       return res.Id as string;
     };
@@ -532,10 +534,12 @@ export class EngineImpl implements Engine {
         throw engineError(again);
       }
     }
-    const seq = ++this.seq;
-    const inspect = await this.inspectRaw(id);
-    if (!inspect) throw engineError(new Error("Container created but refresh didn't report it back"));
-    return this.storeContainer(inspect, seq);
+    // Any inspect of the new ID that started after the create was sent (the create event's, usually
+    // in flight by now) shows the container as created: one engine call instead of two.
+    await this.refreshContainer(id, sent);
+    const entry = this.cache.get(id);
+    if (!entry) throw engineError(new Error("Container created but refresh didn't report it back"));
+    return entry;
   }
 
   /**
@@ -570,9 +574,10 @@ export class EngineImpl implements Engine {
   }
 
   async startContainer(id: string): Promise<void> {
+    const since = this.nextSeq();
     await this.dial({ path: `/containers/${encodeURIComponent(id)}/start`, method: 'POST', body: {}, ok: [304] })
       .catch((err) => { throw engineError(err); });
-    await this.refreshContainer(id);
+    await this.refreshContainer(id, since);
   }
 
   async removeContainer(id: string, force: boolean, volumes: boolean): Promise<void> {

@@ -22,9 +22,11 @@ export async function applyEventToCache(engine: EngineImpl, event: DockerJson, a
           if (action.startsWith('exec_create') && event.Actor?.Attributes?.execID) engine.rememberExec(String(event.Actor.Attributes.execID), id);
           return;
         case 'list':
-          // The light refresh is how the cache learns a container made elsewhere; one created through
-          // the manager was inspected into the cache already (the list cost grew with the engine's containers).
-          if (action === 'create' && engine.hasContainer(id)) return;
+          // Legacy answers other container events with a light refresh (a list that inspects the new
+          // ones). For `create` that is an inspect of this one container: the same cache result, and it
+          // is shared with the manager's own post-create inspect (a list per create grew with the
+          // engine's containers).
+          if (action === 'create' && id) return engine.refreshContainer(id, arrived);
           return engine.listContainers(false);
       }
       return;
