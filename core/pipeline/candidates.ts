@@ -1,5 +1,5 @@
 import type { NodeView, Rejection } from '../types.ts';
-import type { NodeSet } from './node-set.ts';
+import { resolve, type NodeSet } from './node-set.ts';
 
 /** The conditions one filter checked, in the legacy error listing (`[port 80 (Bridge mode)]`). */
 export interface FilterConditions {
@@ -209,6 +209,7 @@ export class Candidates {
     const base = set.base;
     const n = rows.length;
     const memo = key === undefined ? undefined : set.verdicts(`${f.plugin}\0${key}`);
+    if (memo) resolve(memo, base, predicate);
     if (memo && memo.fails === 0 && memo.known === base.length) return this.#unchanged(options);
     const seen = memo?.outcomes.get(rows);
     if (seen === 'all') return this.#unchanged(options);

@@ -192,3 +192,49 @@ test('pool: subsets of a kept table score as a table of those nodes would (rando
     }
   }
 });
+
+test('a snapshot with a few nodes replaced is derived from the previous one, and gives what a cold snapshot gives', async () => {
+  let nodes: readonly NodeView[] = Object.freeze(Array.from({ length: 30 }, (_, i) =>
+    node(`n${i}`).labels({ storage: i % 2 ? 'ssd' : 'disk' }).label('containerslots', String(2 + (i % 3))).used(i % 3, (i % 4) * 0.5 * GiB).build()));
+  const placed: { at: number; id: string }[] = [];
+  for (const strategy of [spread, binpack, random]) {
+    const warm = coreWith(strategy());
+    const cold = coreWith(strategy());
+    let derived = 0;
+    for (let step = 0; step < 60; step++) {
+      const req = [
+        request().id(`s${step}`).publish('80:80').build(),
+        request().id(`s${step}`).memory(GiB / 2).cpus(1).constraint('storage==ssd').build(),
+        request().id(`s${step}`).affinity('container!=web-3*').build(),
+      ][step % 3];
+      const outcome = async (core: ReturnType<typeof coreWith>, snap: readonly NodeView[]) => {
+        try {
+          const r = await schedule(core, snap, req);
+          return { top: r.top.node.name, ranked: r.ranked.map((x) => [x.node.name, x.score]), rejected: r.rejected.map((x) => [x.node, x.reason]) };
+        } catch (err) {
+          if (!(err instanceof NoSuitableNodeError)) throw err;
+          return { error: err.message, rejected: err.rejected.map((x) => [x.node, x.reason]) };
+        }
+      };
+      const a = await outcome(warm, nodes); // derived from the previous step's set (a node or two replaced)
+      const b = await outcome(cold, nodes.map((n) => ({ ...n })));
+      assert.deepEqual(a, b, `${strategy.name}, step ${step}`);
+      if (!('top' in a) || a.top === undefined) continue;
+      // commit: the chosen node gets a container publishing 80 and reserving resources; the oldest goes
+      const next = nodes.slice();
+      const at = next.findIndex((n) => n.name === a.top);
+      const c = container(`web-${step}`).publish('80:80').build();
+      next[at] = { ...next[at], containers: [...next[at].containers, { ...c, cpus: req.cpus, memory: req.memory }], usedCpus: next[at].usedCpus + req.cpus, usedMemory: next[at].usedMemory + req.memory };
+      placed.push({ at, id: c.id });
+      if (placed.length > 8) {
+        const old = placed.shift()!;
+        const n = next[old.at];
+        const gone = n.containers.find((x) => x.id === old.id);
+        if (gone) next[old.at] = { ...n, containers: n.containers.filter((x) => x !== gone), usedCpus: n.usedCpus - gone.cpus, usedMemory: n.usedMemory - gone.memory };
+      }
+      nodes = Object.freeze(next);
+      derived++;
+    }
+    assert.ok(derived > 20, 'placements were committed');
+  }
+});

@@ -1,16 +1,25 @@
 /**
  * What the scheduler derives from one cluster snapshot (an array of NodeViews) and keeps across
- * placements: the schedulable nodes, their columnar NodeTable, and per-node filter verdicts.
+ * placements: the schedulable nodes, their columnar NodeTable, per-node filter verdicts and the
+ * scores of row-local strategies.
  *
  * Why it is safe to keep: a NodeView is a snapshot that nobody mutates (core/types.ts), so
- * anything computed from the same NodeView objects stays true. A NodeSet is found again only
- * for the SAME array holding the SAME NodeView objects (checked element by element, a few µs at
- * 5,000 nodes); a node that changes (a container added or removed, a label, its health) is a
- * new NodeView from the engine layer, so the array no longer matches and a fresh NodeSet is
- * built. Nothing here is module state that outlives its snapshot: the cache is a WeakMap keyed
- * by the caller's array.
+ * anything computed from a NodeView object stays true for that object. A node that changes (a
+ * container added or removed, a label, its health) is a NEW NodeView from the engine layer.
+ *  - The same array with the same NodeViews finds its NodeSet again (element by element; a
+ *    frozen array cannot have been edited, so it is not compared again).
+ *  - A new array that differs from the previous snapshot of the same caller in a few NodeViews
+ *    (one placement: the chosen node; a container that went away: its node) gets a NodeSet
+ *    DERIVED from the previous one: everything is carried over except what belongs to the
+ *    replaced rows, which is recomputed (verdicts and scores of those rows only, lazily). Carried
+ *    data is copied on write, never edited in place: a placement still running on the previous
+ *    snapshot (or a result read later) sees exactly what it saw.
+ *  - Anything else (more than a few changes, a node joining or leaving the schedulable set, a
+ *    different length) builds a fresh NodeSet.
+ * Nothing here outlives its snapshot: sets hang off the caller's array (WeakMap) and the last
+ * set per core; a derived set keeps the previous set's arrays, not the set.
  */
-import { buildNodeTable } from './node-table.ts';
+import { buildNodeTable, COLUMNS, tableBytes, tableView, writeRow } from './node-table.ts';
 import type { NodeTable, NodeView } from '../types.ts';
 
 /** Per-node verdicts of one named predicate: 0 = not evaluated yet, 1 = passes, 2 = fails. */
@@ -24,7 +33,28 @@ export interface Verdicts {
    * Outcomes already computed, by input rows (an Int32Array the core or an earlier filter made):
    * the verdicts of a snapshot never change, so neither does what a given input keeps.
    */
-  readonly outcomes: WeakMap<Int32Array, { kept: Int32Array; dropped: Int32Array } | 'all'>;
+  outcomes: WeakMap<Int32Array, { kept: Int32Array; dropped: Int32Array } | 'all'>;
+  /**
+   * Rows replaced since `outcomes` was filled, with the verdict they had then (their entry in
+   * `v` is 0 again). `resolve` re-tests them: same verdicts → `outcomes` stays valid.
+   */
+  pending: { row: number; old: number }[];
+}
+
+/** Re-test the replaced rows of `memo` (see Verdicts.pending). Call before reading `v`. */
+export function resolve(memo: Verdicts, base: readonly NodeView[], predicate: (node: NodeView) => boolean): void {
+  if (memo.pending.length === 0) return;
+  let stale = false;
+  for (const { row, old } of memo.pending) {
+    if (memo.v[row] !== 0) continue;
+    const v = predicate(base[row]) ? 1 : 2;
+    memo.v[row] = v;
+    memo.known++;
+    if (v === 2) memo.fails++;
+    if (v !== old) stale = true;
+  }
+  memo.pending = [];
+  if (stale) memo.outcomes = new WeakMap();
 }
 
 /** Score vectors (one per scorer and resources asked) kept per set. */
@@ -33,20 +63,53 @@ const MAX_SCORE_KEYS = 16;
 /** Verdict caches kept per set; a set asked for more distinct predicates starts over (user-given rules are unbounded). */
 const MAX_VERDICT_KEYS = 256;
 
+/** A value of the previous snapshot and the rows replaced since (to be recomputed). */
+interface Inherited<T> {
+  value: T;
+  changed: readonly number[];
+}
+
 export class NodeSet {
   /** Nodes that take part in scheduling (healthy or unhealthy), in input order. Frozen. */
   readonly base: readonly NodeView[];
   /** 0..base.length−1: the rows of "every schedulable node". */
   readonly all: Int32Array;
+  /** Input index → base row, −1 for a node that does not take part. */
+  readonly rowOf: Int32Array;
+  /** The input as it was (element references), to compare the next snapshot with. */
+  readonly input: readonly NodeView[];
+  /** Every input node takes part: base IS the input (rowOf is the identity). */
+  readonly identity: boolean;
   #table: NodeTable | undefined;
-  readonly #verdicts = new Map<string, Verdicts>();
+  #verdicts = new Map<string, Verdicts>();
   readonly #scores = new Map<string, Float64Array>();
   /** Scores of a subset of rows, picked from a kept score vector: by rows, then by score key. */
   readonly #picked = new WeakMap<Int32Array, Map<string, Float64Array>>();
   readonly #summaries = new WeakMap<Float64Array, unknown>();
+  #inheritedTable: Inherited<NodeTable> | undefined;
+  readonly #inheritedScores = new Map<string, Inherited<Float64Array>>();
 
-  constructor(nodes: readonly NodeView[]) {
-    this.base = Object.freeze(nodes.filter((n) => n.state === 'healthy' || n.state === 'unhealthy'));
+  constructor(nodes: readonly NodeView[], derived?: { base: readonly NodeView[] | undefined; all: Int32Array; rowOf: Int32Array; identity: boolean }) {
+    // A frozen input cannot change under us: no copy.
+    this.input = Object.isFrozen(nodes) ? nodes : Object.freeze(nodes.slice());
+    if (derived) {
+      this.base = derived.base ?? this.input;
+      this.all = derived.all;
+      this.rowOf = derived.rowOf;
+      this.identity = derived.identity;
+      return;
+    }
+    const base: NodeView[] = [];
+    this.rowOf = new Int32Array(nodes.length);
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i];
+      if (schedulable(n)) {
+        this.rowOf[i] = base.length;
+        base.push(n);
+      } else this.rowOf[i] = -1;
+    }
+    this.identity = base.length === nodes.length;
+    this.base = this.identity ? this.input : Object.freeze(base);
     this.all = new Int32Array(this.base.length);
     for (let i = 0; i < this.all.length; i++) this.all[i] = i;
   }
@@ -55,15 +118,35 @@ export class NodeSet {
     return this.base.length;
   }
 
-  /** The columnar table of `base` (row i = base[i]), built on first use and kept. */
+  /** The columnar table of `base` (row i = base[i]), built (or carried over and patched) on first use. */
   get table(): NodeTable {
-    this.#table ??= buildNodeTable(this.base);
+    if (!this.#table) {
+      const inh = this.#inheritedTable;
+      if (inh) {
+        const table = tableView(new ArrayBuffer(tableBytes(this.count)), 0, this.count);
+        for (const c of COLUMNS) table[c].set(inh.value[c]);
+        for (const row of inh.changed) writeRow(table, row, this.base[row]);
+        this.#table = table;
+        this.#inheritedTable = undefined;
+      } else this.#table = buildNodeTable(this.base);
+    }
     return this.#table;
   }
 
   /** Scores of every row under `key` (see ScorerRef.rowLocal), if computed before. */
   scores(key: string): Float64Array | undefined {
     return this.#scores.get(key);
+  }
+
+  /** The previous snapshot's vector under `key` and the rows to score again, if any. */
+  inheritedScores(key: string): Inherited<Float64Array> | undefined {
+    return this.#inheritedScores.get(key);
+  }
+
+  keepScores(key: string, scores: Float64Array): void {
+    if (this.#scores.size >= MAX_SCORE_KEYS) this.#scores.clear();
+    this.#scores.set(key, scores);
+    this.#inheritedScores.delete(key);
   }
 
   /** `make(scores)`, computed once per kept score vector (see pickScores / keepScores). */
@@ -93,29 +176,92 @@ export class NodeSet {
     return out;
   }
 
-  keepScores(key: string, scores: Float64Array): void {
-    if (this.#scores.size >= MAX_SCORE_KEYS) this.#scores.clear();
-    this.#scores.set(key, scores);
-  }
-
   /**
    * The verdict cache of a named predicate. The name must determine the predicate: same name
    * ⇒ same answer for the same NodeView (the caller namespaces it with its plugin name).
+   * Call `resolve` before reading `v`.
    */
   verdicts(key: string): Verdicts {
     let v = this.#verdicts.get(key);
     if (!v) {
       if (this.#verdicts.size >= MAX_VERDICT_KEYS) this.#verdicts.clear();
-      v = { v: new Uint8Array(this.base.length), known: 0, fails: 0, outcomes: new WeakMap() };
+      v = { v: new Uint8Array(this.base.length), known: 0, fails: 0, outcomes: new WeakMap(), pending: [] };
       this.#verdicts.set(key, v);
     }
     return v;
   }
+
+  /**
+   * A set for `nodes`, which equal this set's input except at `changed` (input indices, whose
+   * nodes take part in scheduling in both). Carries everything over, copied, minus the changed rows.
+   */
+  derive(nodes: readonly NodeView[], changed: readonly number[]): NodeSet {
+    // With every node taking part, base is the (frozen) input itself: nothing to copy.
+    const base = this.identity ? undefined : this.base.slice();
+    const rows: number[] = [];
+    for (const i of changed) {
+      const row = this.rowOf[i];
+      if (row >= 0) {
+        if (base) base[row] = nodes[i];
+        rows.push(row);
+      }
+    }
+    const next = new NodeSet(nodes, { base: base && Object.freeze(base), all: this.all, rowOf: this.rowOf, identity: this.identity });
+    if (rows.length === 0) {
+      // only nodes outside the schedulable set changed: share everything
+      next.#table = this.#table;
+      next.#inheritedTable = this.#inheritedTable;
+      next.#verdicts = this.#verdicts;
+      for (const [k, v] of this.#scores) next.#scores.set(k, v);
+      for (const [k, v] of this.#inheritedScores) next.#inheritedScores.set(k, v);
+      return next;
+    }
+    const merge = (earlier: readonly number[]) => (earlier.length === 0 ? rows : [...new Set([...earlier, ...rows])]);
+    if (this.#table) next.#inheritedTable = { value: this.#table, changed: rows };
+    else if (this.#inheritedTable) next.#inheritedTable = { value: this.#inheritedTable.value, changed: merge(this.#inheritedTable.changed) };
+    for (const [k, v] of this.#scores) next.#inheritedScores.set(k, { value: v, changed: rows });
+    for (const [k, v] of this.#inheritedScores) {
+      if (!next.#inheritedScores.has(k)) next.#inheritedScores.set(k, { value: v.value, changed: merge(v.changed) });
+    }
+    for (const [k, memo] of this.#verdicts) {
+      const v = memo.v.slice();
+      let { known, fails } = memo;
+      const pending = memo.pending.slice();
+      const earlier = pending.length;
+      const isPending = (row: number) => {
+        for (let p = 0; p < earlier; p++) if (pending[p].row === row) return true;
+        return false;
+      };
+      let untested = false;
+      for (const row of rows) {
+        const old = v[row];
+        if (old === 0) {
+          // Never tested here: no kept outcome depends on it, but the previous set may still test
+          // its old node and add outcomes that disagree with this set's: keep outcomes apart.
+          if (!isPending(row)) untested = true;
+          continue;
+        }
+        if (!isPending(row)) pending.push({ row, old });
+        v[row] = 0;
+        known--;
+        if (old === 2) fails--;
+      }
+      next.#verdicts.set(k, { v, known, fails, outcomes: untested ? new WeakMap() : memo.outcomes, pending });
+    }
+    return next;
+  }
+}
+
+function schedulable(n: NodeView): boolean {
+  return n.state === 'healthy' || n.state === 'unhealthy';
+}
+
+/** More replaced nodes than this (per 1,000 … at least 8) and a fresh set is cheaper than carrying over. */
+function maxChanges(count: number): number {
+  return Math.max(8, count >> 6);
 }
 
 interface Entry {
-  /** The caller's array as it was (a copy of its element references), to detect in-place edits. */
-  nodes: readonly NodeView[];
   /** Frozen when first seen: it cannot have changed since. */
   frozen: boolean;
   set: NodeSet;
@@ -123,25 +269,36 @@ interface Entry {
 
 const sets = new WeakMap<readonly NodeView[], Entry>();
 
-function same(a: readonly NodeView[], b: readonly NodeView[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
- * The NodeSet of a snapshot: the cached one when `nodes` still holds the same NodeViews, else a
- * new one. A frozen array cannot have been edited in place, so it is not compared again (at
- * 100,000 nodes the comparison is a good part of a placement): an engine layer that hands out
- * one frozen array per cluster state gets every cache for free.
+ * The NodeSet of a snapshot: the cached one when `nodes` still holds the same NodeViews; else
+ * one derived from `previous` (the caller's last snapshot) when only a few nodes were replaced;
+ * else a new one.
  */
-export function nodeSetOf(nodes: readonly NodeView[]): NodeSet {
+export function nodeSetOf(nodes: readonly NodeView[], previous?: NodeSet): NodeSet {
   const hit = sets.get(nodes);
-  if (hit && (hit.frozen || same(hit.nodes, nodes))) return hit.set;
-  const set = new NodeSet(nodes);
-  const frozen = Object.isFrozen(nodes);
-  sets.set(nodes, { nodes: frozen ? EMPTY : [...nodes], frozen, set });
+  if (hit && (hit.frozen || same(hit.set.input, nodes))) return hit.set;
+  const set = (previous && derivable(previous, nodes)) ?? new NodeSet(nodes);
+  sets.set(nodes, { frozen: Object.isFrozen(nodes), set });
   return set;
 }
 
-const EMPTY: readonly NodeView[] = Object.freeze([]);
+function same(a: readonly NodeView[], b: readonly NodeView[]): boolean {
+  if (a.length !== b.length) return false;
+  // Object.is: an identity test that does not read the objects (`!==` on objects spread over a
+  // large heap was several times slower)
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+function derivable(previous: NodeSet, nodes: readonly NodeView[]): NodeSet | undefined {
+  const before = previous.input;
+  if (before.length !== nodes.length) return undefined;
+  const limit = maxChanges(nodes.length);
+  const changed: number[] = [];
+  for (let i = 0; i < nodes.length; i++) {
+    if (Object.is(before[i], nodes[i])) continue;
+    if (changed.length === limit || schedulable(before[i]) !== schedulable(nodes[i])) return undefined;
+    changed.push(i);
+  }
+  return previous.derive(nodes, changed);
+}

@@ -110,6 +110,9 @@ export function schedulable(nodes: readonly NodeView[]): NodeView[] {
   return nodes.filter((n) => n.state === 'healthy' || n.state === 'unhealthy');
 }
 
+/** The last snapshot each core scheduled on: the next one is usually it with a node or two replaced. */
+const lastSets = new WeakMap<Core, NodeSet>();
+
 export async function schedule(
   core: Core,
   nodes: readonly NodeView[],
@@ -118,7 +121,8 @@ export async function schedule(
 ): Promise<ScheduleResult> {
   // The schedulable nodes, their table and the filters' per-node verdicts, kept for as long as
   // the caller passes the same snapshot (see node-set.ts).
-  const set = nodeSetOf(nodes);
+  const set = nodeSetOf(nodes, lastSets.get(core));
+  lastSets.set(core, set);
   let last: PassOutcome | undefined;
   for (const pass of [1, 2] as const) {
     const req: PlacementRequest = { ...request, enforceSoft: pass === 1 };
@@ -396,7 +400,16 @@ async function scoreSet(set: NodeSet, rows: Int32Array, scorer: ScorerRef, reque
   const key = `${scorer.module}\0${JSON.stringify(scorer.options)}\0${request.cpus}\0${request.memory}`;
   let all = set.scores(key);
   if (!all) {
-    all = Float64Array.from(await scoreRows(set, set.all, scorer, request, pool));
+    const inherited = set.inheritedScores(key);
+    if (inherited) {
+      // the previous snapshot's scores, with the replaced rows scored again (row-local: alone)
+      all = inherited.value.slice();
+      const rows = inherited.changed;
+      const fn = scorer.score ?? (await loadScorer(scorer.module));
+      const table = buildNodeTable(rows.map((r) => set.base[r]));
+      const fresh = fn({ table, from: 0, to: rows.length, request: { cpus: request.cpus, memory: request.memory }, options: scorer.options, seed: seedOf(request.id) });
+      for (let k = 0; k < rows.length; k++) all[rows[k]] = fresh[k];
+    } else all = Float64Array.from(await scoreRows(set, set.all, scorer, request, pool));
     set.keepScores(key, all);
   }
   if (rows.length === set.count) return all;
