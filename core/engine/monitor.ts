@@ -14,7 +14,7 @@ export async function applyEventToCache(engine: EngineImpl, event: DockerJson, a
   switch (type) {
     case 'container':
       switch (containerEventEffect(action)) {
-        case 'inspect': return engine.refreshContainer(id, arrived);
+        case 'inspect': return arrived === undefined ? engine.refreshContainer(id) : engine.refreshForEvent(id, arrived, action.split(':')[0].trim());
         case 'remove': engine.drop(id); return;
         case 'images': return engine.refreshImages();
         case 'none':
@@ -26,7 +26,7 @@ export async function applyEventToCache(engine: EngineImpl, event: DockerJson, a
           // ones). For `create` that is an inspect of this one container: the same cache result, and it
           // is shared with the manager's own post-create inspect (a list per create grew with the
           // engine's containers).
-          if (action === 'create' && id) return engine.refreshContainer(id, arrived);
+          if (action === 'create' && id) return arrived === undefined ? engine.refreshContainer(id) : engine.refreshForEvent(id, arrived, 'create');
           return engine.listContainers(false);
       }
       return;

@@ -94,7 +94,9 @@ export class EngineTransport {
   private readonly socketGeneration = new WeakMap<Socket, number>();
 
   constructor(private readonly o: TransportOptions) {
-    const keep = { keepAlive: true, timeout: FREE_SOCKET_TIMEOUT, scheduling: 'lifo' as const };
+    // One idle socket per engine is enough (a handful of creates are in flight across 1,000 engines);
+    // the extra ones a refresh tick opens in parallel are closed, not kept (memory at 1,000 engines).
+    const keep = { keepAlive: true, timeout: FREE_SOCKET_TIMEOUT, maxFreeSockets: 1, scheduling: 'lifo' as const };
     if (o.tls) {
       this.mod = https;
       this.agent = new https.Agent({ ...keep, ...o.tls });
