@@ -88,6 +88,8 @@ export class NodeSet {
   readonly #summaries = new WeakMap<Float64Array, unknown>();
   #inheritedTable: Inherited<NodeTable> | undefined;
   readonly #inheritedScores = new Map<string, Inherited<Float64Array>>();
+  /** Verdicts of the previous snapshot, copied (minus the replaced rows) when first asked for. */
+  readonly #inheritedVerdicts = new Map<string, Inherited<Verdicts>>();
 
   constructor(nodes: readonly NodeView[], derived?: { base: readonly NodeView[] | undefined; all: Int32Array; rowOf: Int32Array; identity: boolean }) {
     // A frozen input cannot change under us: no copy.
@@ -185,7 +187,11 @@ export class NodeSet {
     let v = this.#verdicts.get(key);
     if (!v) {
       if (this.#verdicts.size >= MAX_VERDICT_KEYS) this.#verdicts.clear();
-      v = { v: new Uint8Array(this.base.length), known: 0, fails: 0, outcomes: new WeakMap(), pending: [] };
+      const inh = this.#inheritedVerdicts.get(key);
+      if (inh) {
+        v = carryOver(inh.value, inh.changed);
+        this.#inheritedVerdicts.delete(key);
+      } else v = { v: new Uint8Array(this.base.length), known: 0, fails: 0, outcomes: new WeakMap(), pending: [] };
       this.#verdicts.set(key, v);
     }
     return v;
@@ -214,42 +220,63 @@ export class NodeSet {
       next.#verdicts = this.#verdicts;
       for (const [k, v] of this.#scores) next.#scores.set(k, v);
       for (const [k, v] of this.#inheritedScores) next.#inheritedScores.set(k, v);
+      for (const [k, v] of this.#inheritedVerdicts) next.#inheritedVerdicts.set(k, v);
       return next;
     }
-    const merge = (earlier: readonly number[]) => (earlier.length === 0 ? rows : [...new Set([...earlier, ...rows])]);
+    // Something not used for a while accumulates replaced rows; past the limit it is recomputed instead.
+    const limit = maxChanges(this.count);
+    const merge = (earlier: readonly number[]) => {
+      if (earlier.length === 0) return rows;
+      const all = [...new Set([...earlier, ...rows])];
+      return all.length > limit ? undefined : all;
+    };
     if (this.#table) next.#inheritedTable = { value: this.#table, changed: rows };
-    else if (this.#inheritedTable) next.#inheritedTable = { value: this.#inheritedTable.value, changed: merge(this.#inheritedTable.changed) };
+    else if (this.#inheritedTable) {
+      const changed = merge(this.#inheritedTable.changed);
+      if (changed) next.#inheritedTable = { value: this.#inheritedTable.value, changed };
+    }
     for (const [k, v] of this.#scores) next.#inheritedScores.set(k, { value: v, changed: rows });
     for (const [k, v] of this.#inheritedScores) {
-      if (!next.#inheritedScores.has(k)) next.#inheritedScores.set(k, { value: v.value, changed: merge(v.changed) });
+      const changed = next.#inheritedScores.has(k) ? undefined : merge(v.changed);
+      if (changed) next.#inheritedScores.set(k, { value: v.value, changed });
     }
-    for (const [k, memo] of this.#verdicts) {
-      const v = memo.v.slice();
-      let { known, fails } = memo;
-      const pending = memo.pending.slice();
-      const earlier = pending.length;
-      const isPending = (row: number) => {
-        for (let p = 0; p < earlier; p++) if (pending[p].row === row) return true;
-        return false;
-      };
-      let untested = false;
-      for (const row of rows) {
-        const old = v[row];
-        if (old === 0) {
-          // Never tested here: no kept outcome depends on it, but the previous set may still test
-          // its old node and add outcomes that disagree with this set's: keep outcomes apart.
-          if (!isPending(row)) untested = true;
-          continue;
-        }
-        if (!isPending(row)) pending.push({ row, old });
-        v[row] = 0;
-        known--;
-        if (old === 2) fails--;
-      }
-      next.#verdicts.set(k, { v, known, fails, outcomes: untested ? new WeakMap() : memo.outcomes, pending });
+    for (const [k, memo] of this.#verdicts) next.#inheritedVerdicts.set(k, { value: memo, changed: rows });
+    for (const [k, inh] of this.#inheritedVerdicts) {
+      const changed = next.#inheritedVerdicts.has(k) ? undefined : merge(inh.changed);
+      if (changed) next.#inheritedVerdicts.set(k, { value: inh.value, changed });
     }
     return next;
   }
+}
+
+/**
+ * A copy of `memo` for a snapshot where `rows` hold other NodeViews: their verdicts are unknown
+ * again and listed as pending with the verdict they had (see Verdicts.pending).
+ */
+function carryOver(memo: Verdicts, rows: readonly number[]): Verdicts {
+  const v = memo.v.slice();
+  let { known, fails } = memo;
+  const pending = memo.pending.slice();
+  const earlier = pending.length;
+  const isPending = (row: number) => {
+    for (let p = 0; p < earlier; p++) if (pending[p].row === row) return true;
+    return false;
+  };
+  let untested = false;
+  for (const row of rows) {
+    const old = v[row];
+    if (old === 0) {
+      // Never tested here: no kept outcome depends on it, but the previous set may still test
+      // its old node and add outcomes that disagree with this set's: keep outcomes apart.
+      if (!isPending(row)) untested = true;
+      continue;
+    }
+    if (!isPending(row)) pending.push({ row, old });
+    v[row] = 0;
+    known--;
+    if (old === 2) fails--;
+  }
+  return { v, known, fails, outcomes: untested ? new WeakMap() : memo.outcomes, pending };
 }
 
 function schedulable(n: NodeView): boolean {
