@@ -34,6 +34,8 @@ export interface EngineOwner {
   imagesChanged?(): void;
   /** The engine's cached containers or identity (name, ID) changed: derived indexes are stale. */
   cacheChanged?(engine: EngineImpl): void;
+  /** The engine's failure count changed (its health indicator, hence its node view). */
+  healthChanged?(engine: EngineImpl): void;
 }
 
 /** A lookup row (lookup.ts) that knows its engine and cached container. */
@@ -207,7 +209,7 @@ export class EngineImpl implements Engine {
   }
 
   /** Scheduler snapshot of this engine; `extra` are in-flight creations placed here. */
-  nodeView(extra: readonly NodeView['containers'][number][] = []): NodeView {
+  nodeView(extra: readonly NodeView['containers'][number][] = NO_EXTRA): NodeView {
     const health = this.healthIndicator();
     let b = this.baseView;
     // Identity fields (id, name, ip, labels) only change with specs/validation, which bump the version.
@@ -259,6 +261,7 @@ export class EngineImpl implements Engine {
       const wasDown = this.state === 'unhealthy';
       const retries = this.failures;
       this.failures = 0;
+      if (retries !== 0) this.owner.healthChanged?.(this);
       if (wasDown) {
         this.state = 'healthy';
         this.log.info(`Engine came back to life after ${retries} retries. Hooray!`);
@@ -269,6 +272,7 @@ export class EngineImpl implements Engine {
     }
     if (!isConnectionError(err)) return;
     this.failures += 1;
+    this.owner.healthChanged?.(this);
     this.error = (err as Error).message ?? String(err);
     if (this.state === 'healthy' && this.failures >= this.owner.options.failureRetry) {
       this.state = 'unhealthy';
@@ -722,6 +726,8 @@ export class EngineImpl implements Engine {
     return this.closed;
   }
 }
+
+const NO_EXTRA: readonly NodeView['containers'][number][] = Object.freeze([]);
 
 /** Errors of a create whose image was missing on the engine and could not be pulled there. */
 const imageMissing = new WeakSet<object>();
