@@ -183,7 +183,7 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   // replayable random order. The placement is the first best-scored row of the shuffled order,
   // so it needs neither the sort nor (when one node has the best score) the shuffle.
   const shuffle = (fit: Int32Array): Int32Array => {
-    fit.set(summary.fit());
+    summary.fillFit(fit);
     shuffleRows(fit, fitCount, seedOf(request.id));
     return fit;
   };
@@ -233,6 +233,8 @@ export interface ScoreSummary {
   bestCount: number;
   /** Rows that fit (score ≥ 0), ascending; built on first call. */
   fit(): Int32Array;
+  /** Write those rows into `out` (copied from `fit()` once built, else found again: no new array). */
+  fillFit(out: Int32Array): void;
 }
 
 export function summarize(scores: ArrayLike<number>): ScoreSummary {
@@ -252,14 +254,25 @@ export function summarize(scores: ArrayLike<number>): ScoreSummary {
     } else if (s === best) bestCount++;
   }
   let fit: Int32Array | undefined;
+  let asked = 0;
+  const find = (out: Int32Array) => {
+    for (let i = 0, k = 0; i < count; i++) if (scores[i] >= 0) out[k++] = i;
+  };
   return {
     fitCount, best, bestAt, bestCount,
     fit() {
       if (!fit) {
-        fit = new Int32Array(fitCount);
-        for (let i = 0, k = 0; i < count; i++) if (scores[i] >= 0) fit[k++] = i;
+        const rows = new Int32Array(fitCount);
+        find(rows);
+        fit = rows;
       }
       return fit;
+    },
+    fillFit(out) {
+      // a summary asked twice is a kept one (same scores, next placement): keep the rows too
+      if (!fit && ++asked > 1) this.fit();
+      if (fit) out.set(fit);
+      else find(out);
     },
   };
 }
