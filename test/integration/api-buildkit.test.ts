@@ -220,22 +220,30 @@ test('a session whose build never comes: 500 "timeout waiting for build to start
 const CLI_20 = '/usr/bin/docker';
 const cli20 = existsSync(CLI_20) ? CLI_20 : undefined;
 
-test('docker CLI 20.10 with DOCKER_BUILDKIT=1 builds through the manager on the node a constraint build arg names', { skip: !cli20 && `no docker CLI 20.10 at ${CLI_20}` }, async () => {
+test('docker CLI 20.10 with DOCKER_BUILDKIT=1 builds through the manager on the node a constraint build arg names (context dir over the session, and tar on stdin = upload-request)', { skip: !cli20 && `no docker CLI 20.10 at ${CLI_20}` }, async () => {
+  const { execFileSync } = await import('node:child_process');
   const dir = mkdtempSync(join(tmpdir(), 'bkcli-'));
-  const word = uniqueName('hello');
   writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY a /a\nRUN cat /a\n');
-  writeFileSync(join(dir, 'a'), `${word}\n`);
-  const tag = `${uniqueName('bkcli')}:1`;
-  tags.push(tag);
-  const r = await new Promise<{ code: number; out: string }>((resolve) => {
-    execFile(cli20!, ['-H', m.host, 'build', '--progress', 'plain', '--build-arg', `constraint:node==${target.name}`, '-t', tag, dir],
-      { env: { ...process.env, DOCKER_BUILDKIT: '1' }, timeout: 120_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
-  });
-  rmSync(dir, { recursive: true, force: true });
-  assert.equal(r.code, 0, r.out);
-  // The context came over the session (the client's FileSync), the RUN step printed it.
-  assert.match(r.out, new RegExp(`RUN cat /a[\\s\\S]*${word}`));
-  assert.equal((await call('GET', `/v1.41/images/${encodeURIComponent(tag)}/json`, { to: target.addr })).status, 200);
-  assert.equal((await call('GET', `/v1.41/images/${encodeURIComponent(tag)}/json`, { to: other.addr })).status, 404);
+  try {
+    for (const stdin of [false, true]) {
+      const word = uniqueName('hello'); // new content each time: no cached RUN step
+      writeFileSync(join(dir, 'a'), `${word}\n`);
+      const tar = execFileSync('tar', ['-C', dir, '-cf', '-', 'Dockerfile', 'a']);
+      const tag = `${uniqueName('bkcli')}:1`;
+      tags.push(tag);
+      const r = await new Promise<{ code: number; out: string }>((resolve) => {
+        const child = execFile(cli20!, ['-H', m.host, 'build', '--progress', 'plain', '--build-arg', `constraint:node==${target.name}`, '-t', tag, stdin ? '-' : dir],
+          { env: { ...process.env, DOCKER_BUILDKIT: '1' }, timeout: 120_000 },
+          (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
+        child.stdin!.end(stdin ? tar : undefined);
+      });
+      assert.equal(r.code, 0, `stdin=${stdin}: ${r.out}`);
+      // The RUN step printed the file of the context, whichever way it travelled.
+      assert.match(r.out, new RegExp(`RUN cat /a[\\s\\S]*${word}`), `stdin=${stdin}`);
+      assert.equal((await call('GET', `/v1.41/images/${encodeURIComponent(tag)}/json`, { to: target.addr })).status, 200, `stdin=${stdin}`);
+      assert.equal((await call('GET', `/v1.41/images/${encodeURIComponent(tag)}/json`, { to: other.addr })).status, 404, `stdin=${stdin}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
