@@ -67,7 +67,12 @@ const MAX_VERDICT_KEYS = 256;
 interface Inherited<T> {
   value: T;
   changed: readonly number[];
+  /** The value was handed over (nobody else uses it): patch it in place instead of copying. */
+  owned?: boolean;
 }
+
+/** Table contents get a new number each time they are built or patched (the pool compares it). */
+let tableVersions = 0;
 
 export class NodeSet {
   /** Nodes that take part in scheduling (healthy or unhealthy), in input order. Frozen. */
@@ -81,6 +86,9 @@ export class NodeSet {
   /** Every input node takes part: base IS the input (rowOf is the identity). */
   readonly identity: boolean;
   #table: NodeTable | undefined;
+  #tableVersion = 0;
+  /** Pool calls in flight on this set's table: while pinned, the table is copied, never handed over. */
+  #pins = 0;
   #verdicts = new Map<string, Verdicts>();
   readonly #scores = new Map<string, Float64Array>();
   /** Scores of a subset of rows, picked from a kept score vector: by rows, then by score key. */
@@ -125,14 +133,33 @@ export class NodeSet {
     if (!this.#table) {
       const inh = this.#inheritedTable;
       if (inh) {
-        const table = tableView(new ArrayBuffer(tableBytes(this.count)), 0, this.count);
-        for (const c of COLUMNS) table[c].set(inh.value[c]);
+        let table = inh.value;
+        if (!inh.owned) {
+          table = tableView(new ArrayBuffer(tableBytes(this.count)), 0, this.count);
+          for (const c of COLUMNS) table[c].set(inh.value[c]);
+        }
         for (const row of inh.changed) writeRow(table, row, this.base[row]);
         this.#table = table;
         this.#inheritedTable = undefined;
       } else this.#table = buildNodeTable(this.base);
+      this.#tableVersion = ++tableVersions;
     }
     return this.#table;
+  }
+
+  /** Identifies the contents of `table` (see RowSource in rank-pool.ts). */
+  get version(): number {
+    void this.table;
+    return this.#tableVersion;
+  }
+
+  /** Keep the table as it is while a pool call reads it (queued calls read it later). */
+  pin(): void {
+    this.#pins++;
+  }
+
+  unpin(): void {
+    this.#pins--;
   }
 
   /** Scores of every row under `key` (see ScorerRef.rowLocal), if computed before. */
@@ -230,10 +257,16 @@ export class NodeSet {
       const all = [...new Set([...earlier, ...rows])];
       return all.length > limit ? undefined : all;
     };
-    if (this.#table) next.#inheritedTable = { value: this.#table, changed: rows };
-    else if (this.#inheritedTable) {
+    if (this.#table) {
+      // Hand the table over when no pool call reads it: the next snapshot patches its few rows
+      // in place (this set builds a new one if it is ever used again). Else copy on write.
+      const owned = this.#pins === 0;
+      next.#inheritedTable = { value: this.#table, changed: rows, owned };
+      if (owned) this.#table = undefined;
+    } else if (this.#inheritedTable) {
       const changed = merge(this.#inheritedTable.changed);
-      if (changed) next.#inheritedTable = { value: this.#inheritedTable.value, changed };
+      if (changed) next.#inheritedTable = { value: this.#inheritedTable.value, changed, owned: this.#inheritedTable.owned };
+      if (this.#inheritedTable.owned) this.#inheritedTable = undefined;
     }
     for (const [k, v] of this.#scores) next.#inheritedScores.set(k, { value: v, changed: rows });
     for (const [k, v] of this.#inheritedScores) {

@@ -52,8 +52,10 @@ export interface RankPoolOptions {
 export interface RowSource {
   /** Number of rows. */
   readonly count: number;
-  /** The table of all rows; the same object for as long as the rows do not change. */
+  /** The table of all rows. */
   readonly table: NodeTable;
+  /** Identifies the table's contents when the same table object is patched in place (optional). */
+  readonly version?: number;
 }
 
 export interface RankPool {
@@ -98,6 +100,7 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
   let closed = false;
   /** The table the arena holds (by identity), so a source that comes back is not written again. */
   let held: NodeTable | undefined;
+  let heldVersion: number | undefined;
   /** Per-thread scratch for the caller's own chunk of gathered rows. */
   let local = new ArrayBuffer(0);
 
@@ -117,9 +120,10 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
         arena.grow(bytes);
         held = undefined; // offsets of a held table depend on its count only, but be plain about it
       }
-      if (held !== source.table) {
+      if (held !== source.table || heldVersion !== source.version) {
         writeTable(arena, source.table);
         held = source.table;
+        heldVersion = source.version;
         version++;
       }
     } else {

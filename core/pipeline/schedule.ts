@@ -393,7 +393,14 @@ export async function scoreRows(
   const req: ScoreRequest = { cpus: request.cpus, memory: request.memory };
   const seed = seedOf(request.id);
   if (pool && scorer.workerSafe && rows.length >= pool.threshold) {
-    if (pool.scoreRows) return pool.scoreRows(set, rows, scorer, req, seed);
+    if (pool.scoreRows) {
+      set.pin(); // the pool reads the table when the call's turn comes: keep it as it is until then
+      try {
+        return await pool.scoreRows(set, rows, scorer, req, seed);
+      } finally {
+        set.unpin();
+      }
+    }
     return pool.score(rows.length === set.count ? set.base : Array.from(rows, (r) => set.base[r]), scorer, req, seed);
   }
   const fn = scorer.score ?? (await loadScorer(scorer.module));
