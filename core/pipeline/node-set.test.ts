@@ -238,3 +238,20 @@ test('a snapshot with a few nodes replaced is derived from the previous one, and
     assert.ok(derived > 20, 'placements were committed');
   }
 });
+
+test('an older snapshot used again after a newer one took over its table still scores its own nodes', async () => {
+  const core = coreWith(random()); // random reads the table on every placement
+  const cold = coreWith(random());
+  const first = Object.freeze(Array.from({ length: 12 }, (_, i) => node(`n${i}`).used(i % 4, 0).build()));
+  const req = request().id('again').cpus(1).build();
+  const at = async (c: ReturnType<typeof coreWith>, snap: readonly NodeView[]) =>
+    (await schedule(c, snap, req)).ranked.map((r) => [r.node.name, r.score]);
+  await at(core, first); // builds the table
+  const second = Object.freeze(first.map((n, i) => (i === 3 ? node('n3').used(4, 0).health(0).state('unhealthy').build() : n)));
+  const third = Object.freeze(second.map((n, i) => (i === 5 ? node('n5').used(3, 0).build() : n)));
+  assert.deepEqual(await at(core, second), await at(cold, second.map((n) => ({ ...n }))));
+  assert.deepEqual(await at(core, third), await at(cold, third.map((n) => ({ ...n }))));
+  // back to the first snapshot: its own values, not the patched table of the later ones
+  assert.deepEqual(await at(core, first), await at(cold, first.map((n) => ({ ...n }))));
+  assert.deepEqual(await at(core, third), await at(cold, third.map((n) => ({ ...n }))));
+});
