@@ -240,8 +240,18 @@ test('a snapshot with a few nodes replaced is derived from the previous one, and
 });
 
 test('an older snapshot used again after a newer one took over its table still scores its own nodes', async () => {
-  const core = coreWith(random()); // random reads the table on every placement
-  const cold = coreWith(random());
+  // a strategy that is not row-local and reads the table on every placement
+  const reader = (): SwarmPlugin => ({
+    name: 'strategy-reader',
+    apply(c) {
+      c.hooks.rank.tap('strategy-reader', () => ({
+        name: 'reader', module: 'file:///unused.js', options: {},
+        score: ({ table, from, to }) => Float64Array.from({ length: to - from }, (_, k) => table.usedCpus[from + k] * 10 + table.health[from + k] / 100 + k / 1000),
+      }));
+    },
+  });
+  const core = coreWith(reader());
+  const cold = coreWith(reader());
   const first = Object.freeze(Array.from({ length: 12 }, (_, i) => node(`n${i}`).used(i % 4, 0).build()));
   const req = request().id('again').cpus(1).build();
   const at = async (c: ReturnType<typeof coreWith>, snap: readonly NodeView[]) =>
