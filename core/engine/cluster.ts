@@ -112,7 +112,6 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     const engine = new EngineImpl(addr, this);
     this.byAddr.set(addr, engine);
     this.sorted = undefined;
-    this.nodesBase = undefined;
     this.logger.info({ addr }, 'engine added (pending)');
     void engine.validate();
   }
@@ -208,18 +207,26 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
    * changes (cache, identity, state, failures: each tells the cluster). Every create asks for all
    * nodes twice: rebuilding 1,000 views each time was the engine layer's largest cost per create.
    */
-  private nodesBase: { views: NodeView[]; at: Map<string, number> } | undefined;
+  private nodesBase: { engines: readonly EngineImpl[]; views: NodeView[]; at: Map<string, number> } | undefined;
+  /** Engines whose slot in `nodesBase` is stale. */
+  private readonly nodesDirty = new Set<EngineImpl>();
 
-  healthChanged(): void {
-    this.nodesBase = undefined;
+  healthChanged(engine: EngineImpl): void {
+    this.nodesDirty.add(engine);
   }
 
   nodes(): readonly NodeView[] {
-    if (!this.nodesBase) {
-      const engines = this.sortedEngines();
-      this.nodesBase = { views: engines.map((e) => e.nodeView()), at: new Map(engines.map((e, i) => [e.addr, i])) };
+    const engines = this.sortedEngines();
+    if (this.nodesBase?.engines !== engines) {
+      this.nodesBase = { engines, views: engines.map((e) => e.nodeView()), at: new Map(engines.map((e, i) => [e.addr, i])) };
+      this.nodesDirty.clear();
     }
     const { views, at } = this.nodesBase;
+    for (const e of this.nodesDirty) {
+      const i = at.get(e.addr);
+      if (i !== undefined && engines[i] === e) views[i] = e.nodeView();
+    }
+    this.nodesDirty.clear();
     const out = [...views];
     if (this.pending.size === 0) return out;
     const pending = new Map<string, ContainerView[]>();
@@ -252,7 +259,7 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
   cacheChanged(engine: EngineImpl): void {
     this.dirty.add(engine);
     this.flat = undefined;
-    this.nodesBase = undefined;
+    this.nodesDirty.add(engine);
     if (this.sorted && this.sorted.names.get(engine) !== engine.name && this.byAddr.get(engine.addr) === engine) this.sorted = undefined;
   }
 
