@@ -179,6 +179,9 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
   }
 
   engineEvent(engine: EngineImpl, event: DockerJson): void {
+    // Enriched copies only for someone listening (`GET /events` clients): two engine events per
+    // container created at scale, usually with nobody watching.
+    if (this.events.listenerCount('event') === 0) return;
     this.events.emit('event', enrichEvent(event, nodeRef(engine)));
   }
 
