@@ -196,3 +196,21 @@ test('explain data: rejections of filters and strategy, scores, debug log', asyn
   await assert.rejects(schedule(core, nodes, request().constraint('zone==z').build()), (err: unknown) =>
     err instanceof NoSuitableNodeError && err.pass === 2 && err.rejected.length === 3);
 });
+
+test('a large cluster lets the event loop turn while it is ranked, with the same placement', async () => {
+  const { YIELD_NODES } = await import('./schedule.ts');
+  const big = Object.freeze(Array.from({ length: YIELD_NODES }, (_, i) => node(`big-${i}`).build()));
+  const small = big.slice(0, 100);
+  const core = coreWith();
+  let turned = false;
+  setImmediate(() => { turned = true; });
+  const r = await schedule(core, big, request().id('big-1').build());
+  assert.ok(turned, 'an I/O turn ran while the large ranking was in progress');
+  // the same decision on a fresh core without the turns: same node
+  const again = await schedule(coreWith(), [...big], request().id('big-1').build());
+  assert.equal(r.top.node.id, again.top.node.id);
+  turned = false;
+  setImmediate(() => { turned = true; });
+  await schedule(coreWith(), small, request().id('small').build());
+  assert.equal(turned, false, 'a small ranking does not wait for the loop');
+});

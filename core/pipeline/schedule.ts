@@ -123,10 +123,12 @@ export async function schedule(
   // the caller passes the same snapshot (see node-set.ts).
   const set = nodeSetOf(nodes, lastSets.get(core));
   lastSets.set(core, set);
+  const pause = set.count >= YIELD_NODES ? turn : undefined;
+  await pause?.();
   let last: PassOutcome | undefined;
   for (const pass of [1, 2] as const) {
     const req: PlacementRequest = { ...request, enforceSoft: pass === 1 };
-    const outcome = await runPass(core, set, req, opts);
+    const outcome = await runPass(core, set, req, opts, pause);
     explain(core, req, pass, outcome);
     if (outcome.ok) {
       const { ranking } = outcome;
@@ -144,8 +146,20 @@ export async function schedule(
   throw new NoSuitableNodeError(failed.message, failed.rejected(), 2);
 }
 
-async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts: ScheduleOptions): Promise<PassOutcome> {
+/**
+ * From this many schedulable nodes on, schedule() lets the event loop turn between its stages
+ * (snapshot diff, filters, scoring, choosing): each is O(nodes) and together they hold the
+ * thread for several ms at 100,000 nodes, which the API's other requests (`/_ping`) would wait
+ * for. Below it a decision is short and the turns would only add latency.
+ */
+export const YIELD_NODES = 20_000;
+
+/** One turn of the event loop (I/O callbacks run; a queued ping is answered). */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts: ScheduleOptions, pause?: () => Promise<void>): Promise<PassOutcome> {
   const filtered = await core.runFilters(Candidates.of(set), request);
+  await pause?.();
   if (filtered.exhausted) return { ok: false, message: filterFailure(core, filtered), rejected: () => [...filtered.rejected] };
   if (filtered.size === 0) return { ok: false, message: ERR_NO_NODES, rejected: () => [...filtered.rejected] };
 
@@ -159,6 +173,7 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   const scores = form
     ? await scoreSet(form.set, form.rows, scorer, request, opts.pool)
     : await scoreNodes(filtered.nodes, scorer, request, opts.pool);
+  await pause?.();
 
   // How many fit, the best score and how many nodes share it; kept with a score vector that is
   // itself kept (row-local scorers), so a repeated placement does not scan again.
@@ -189,6 +204,7 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   };
   let topRow = bestAt;
   if (bestCount > 1) {
+    await pause?.();
     // the shuffle is replayed (same seed) if `ranked` is read, so a scratch buffer will do
     if (shuffleScratch.length < fitCount) shuffleScratch = new Int32Array(Math.max(fitCount, 2 * shuffleScratch.length));
     const fit = shuffle(shuffleScratch);
