@@ -139,7 +139,10 @@ test('the shortcut routes answer as the fastify routes do, errors included', asy
   const id = await create(['true']);
   const viaShortcut = await apiCall(m.host, 'GET', `/v1.41/containers/json?all=1&filters=${mine}`);
   const viaFastify = await apiCall(m.host, 'GET', `/v1.41/containers/json/?all=1&filters=${mine}`); // trailing slash: the router
-  assert.equal(viaShortcut.text, viaFastify.text);
+  // The two calls may fall on either side of a second: only the age in Status may differ.
+  const stable = (t: string) => t.replace(/("Status":"[^"]*?)(Less than a second|About an? [a-z]+|\d+ [a-z]+)( ago)?"/g, '$1<age>$3"');
+  assert.equal(stable(viaShortcut.text), stable(viaFastify.text));
+  assert.match(viaShortcut.text, /"Status":"Exited \(0\) /);
   assert.equal(viaShortcut.headers['content-type'], viaFastify.headers['content-type']);
   assert.equal(viaShortcut.headers['api-version'], viaFastify.headers['api-version']);
   const insp1 = await apiCall(m.host, 'GET', `/containers/${id}/json`);
