@@ -1,8 +1,9 @@
 /**
  * Image routes through docker CLI 28: images grouped across nodes with the `node` filter, tag on
  * every holder (201), rmi everywhere, inspect/history, save → load teed to every node, import,
- * classic build placed by a `constraint:` build arg, and pull errors per node (no registry is
- * reachable here, so only a reference the engines reject locally is pulled).
+ * classic build placed by a `constraint:` build arg, and pull errors per node for a reference the
+ * engines reject locally. Pulls, pushes and logins against a real (loopback) registry are in
+ * api-registry.test.ts.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
