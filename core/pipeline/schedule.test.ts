@@ -214,3 +214,20 @@ test('a large cluster lets the event loop turn while it is ranked, with the same
   await schedule(coreWith(), small, request().id('small').build());
   assert.equal(turned, false, 'a small ranking does not wait for the loop');
 });
+
+test('the conditions of a no-node error keep the order of the request, whatever was cached before', async () => {
+  // Issue seen once in integration: `[zone==c storage==ssd]` for `-e constraint:storage==ssd -e constraint:zone==c`.
+  // The verdict and outcome caches are shared by both orders (same predicates); the listing must not be.
+  const core = coreWith();
+  const P = 'Unable to find a node that satisfies the following conditions ';
+  let nodes: readonly NodeView[] = Object.freeze([n1().build(), n2().build(), n3().build()]);
+  for (let round = 0; round < 3; round++) {
+    for (const order of [['zone==c', 'storage==ssd'], ['storage==ssd', 'zone==c']]) {
+      await fails(schedule(core, nodes, request().id(`o-${round}`).constraint(...order).build()), `${P}\n[available container slots]\n[${order.join(' ')}]`);
+      await fails(schedule(core, [...nodes], request().id(`p-${round}`).constraint(...order).build()), `${P}\n[available container slots]\n[${order.join(' ')}]`);
+    }
+    // a placement on node-2 (a derived snapshot: carried-over verdicts and outcomes)
+    const placed = (await schedule(core, nodes, request().id(`q-${round}`).constraint('zone==b').build())).top.node;
+    nodes = Object.freeze(nodes.map((n) => (n.id === placed.id ? { ...n, containers: [...n.containers, container(`c${round}`).build()] } : n)));
+  }
+});
