@@ -15,7 +15,7 @@ import spread from '../../plugins/strategy-spread/index.ts';
 import binpack from '../../plugins/strategy-binpack/index.ts';
 import random from '../../plugins/strategy-random/index.ts';
 import { Candidates } from './candidates.ts';
-import { nodeSetOf } from './node-set.ts';
+import { nodeSetOf, nodeSetOfChunked } from './node-set.ts';
 import { createRankPool, type RankPool } from './rank-pool.ts';
 import { NoSuitableNodeError, schedule } from './schedule.ts';
 import { buildNodeTable } from './node-table.ts';
@@ -264,4 +264,30 @@ test('an older snapshot used again after a newer one took over its table still s
   // back to the first snapshot: its own values, not the patched table of the later ones
   assert.deepEqual(await at(core, first), await at(cold, first.map((n) => ({ ...n }))));
   assert.deepEqual(await at(core, third), await at(cold, third.map((n) => ({ ...n }))));
+});
+
+test('the chunked snapshot comparison gives the set nodeSetOf gives, turning between chunks', async () => {
+  const make = (tag: string) => Object.freeze(Array.from({ length: 40 }, (_, i) => node(`ch-${i}`).label('tag', tag).build()));
+  const first = make('a');
+  const prev = nodeSetOf(first);
+  let turns = 0;
+  const pause = async () => { turns++; };
+  // two nodes replaced: derived from the previous set (it shares the row numbering)
+  const next = Object.freeze(first.map((n, i) => (i === 3 || i === 37 ? { ...n, labels: { tag: 'b' } } : n)));
+  const derived = await nodeSetOfChunked(next, prev, pause, 8);
+  assert.equal(turns, 4);
+  assert.equal(derived.input, next);
+  assert.equal(derived.all, prev.all, 'derived, not rebuilt');
+  assert.deepEqual(derived.base.map((n) => n.labels.tag), next.map((n) => n.labels.tag));
+  assert.equal(await nodeSetOfChunked(next, prev, pause, 8), derived, 'the same snapshot finds its set again');
+  assert.equal(nodeSetOf(next, prev), derived);
+  // every node replaced: too different, a fresh set, as nodeSetOf would build
+  const other = make('c');
+  const fresh = await nodeSetOfChunked(other, derived, pause, 8);
+  assert.notEqual(fresh.all, derived.all);
+  assert.deepEqual(fresh.base.map((n) => n.labels.tag), other.map((n) => n.labels.tag));
+  // a mutable array is compared in one piece (it could change between chunks)
+  turns = 0;
+  await nodeSetOfChunked([...next], derived, pause, 8);
+  assert.equal(turns, 0);
 });

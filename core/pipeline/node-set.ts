@@ -351,14 +351,44 @@ function same(a: readonly NodeView[], b: readonly NodeView[]): boolean {
 }
 
 function derivable(previous: NodeSet, nodes: readonly NodeView[]): NodeSet | undefined {
-  const before = previous.input;
+  const changed = diff(previous.input, nodes, 0, nodes.length, []);
+  return changed && previous.derive(nodes, changed);
+}
+
+/**
+ * Input indices in [from, to) where `nodes` holds another NodeView than `before`, appended to
+ * `changed`; undefined when the two are too different to derive one set from the other.
+ */
+function diff(before: readonly NodeView[], nodes: readonly NodeView[], from: number, to: number, changed: number[]): number[] | undefined {
   if (before.length !== nodes.length) return undefined;
   const limit = maxChanges(nodes.length);
-  const changed: number[] = [];
-  for (let i = 0; i < nodes.length; i++) {
+  for (let i = from; i < to; i++) {
     if (Object.is(before[i], nodes[i])) continue;
     if (changed.length === limit || schedulable(before[i]) !== schedulable(nodes[i])) return undefined;
     changed.push(i);
   }
-  return previous.derive(nodes, changed);
+  return changed;
+}
+
+/**
+ * `nodeSetOf`, with the comparison against the previous snapshot done in chunks of `chunk`
+ * nodes and `pause()` awaited between them: at 100,000 nodes the comparison alone holds the
+ * thread for about a millisecond (one pointer test per node, each reading the node's map). Only
+ * a frozen input is compared in pieces (a mutable one could change between them); the result is
+ * the set `nodeSetOf` would give.
+ */
+export async function nodeSetOfChunked(nodes: readonly NodeView[], previous: NodeSet | undefined, pause: () => Promise<void>, chunk = 25_000): Promise<NodeSet> {
+  if (!previous || !Object.isFrozen(nodes) || nodes.length <= chunk) return nodeSetOf(nodes, previous);
+  const hit = sets.get(nodes);
+  if (hit && (hit.frozen || same(hit.set.input, nodes))) return hit.set;
+  let changed: number[] | undefined = [];
+  for (let from = 0; changed && from < nodes.length; from += chunk) {
+    if (from > 0) await pause();
+    changed = diff(previous.input, nodes, from, Math.min(nodes.length, from + chunk), changed);
+  }
+  const again = sets.get(nodes); // another call may have made it meanwhile
+  if (again && again !== hit) return again.set;
+  const set = (changed && previous.derive(nodes, changed)) ?? new NodeSet(nodes);
+  sets.set(nodes, { frozen: true, set });
+  return set;
 }

@@ -26,7 +26,7 @@ import type { Core } from '../core.ts';
 import { SwarmError } from '../errors.ts';
 import { Candidates } from './candidates.ts';
 import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
-import { nodeSetOf, type NodeSet } from './node-set.ts';
+import { nodeSetOf, nodeSetOfChunked, type NodeSet } from './node-set.ts';
 import type { RankPool } from './rank-pool.ts';
 import type { NodeTable, NodeView, PlacementRequest, Rejection, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
 
@@ -121,9 +121,9 @@ export async function schedule(
 ): Promise<ScheduleResult> {
   // The schedulable nodes, their table and the filters' per-node verdicts, kept for as long as
   // the caller passes the same snapshot (see node-set.ts).
-  const set = nodeSetOf(nodes, lastSets.get(core));
+  const pause = nodes.length >= YIELD_NODES ? turn : undefined;
+  const set = pause ? await nodeSetOfChunked(nodes, lastSets.get(core), pause) : nodeSetOf(nodes, lastSets.get(core));
   lastSets.set(core, set);
-  const pause = set.count >= YIELD_NODES ? turn : undefined;
   await pause?.();
   let last: PassOutcome | undefined;
   for (const pass of [1, 2] as const) {
@@ -147,8 +147,8 @@ export async function schedule(
 }
 
 /**
- * From this many schedulable nodes on, schedule() lets the event loop turn between its stages
- * (snapshot diff, filters, scoring, choosing): each is O(nodes) and together they hold the
+ * From this many nodes in the snapshot on, schedule() lets the event loop turn between its stages
+ * (snapshot diff — itself in chunks —, filters, scoring, choosing): each is O(nodes) and together they hold the
  * thread for several ms at 100,000 nodes, which the API's other requests (`/_ping`) would wait
  * for. Below it a decision is short and the turns would only add latency.
  */
