@@ -4,6 +4,7 @@
  * Periodic refresh lives in refresh.ts, the event monitor in monitor.ts; both drive this object.
  */
 import { lookup } from 'node:dns/promises';
+import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { NodeState, NodeView } from '../types.ts';
@@ -18,7 +19,8 @@ import type { ResolvedOptions } from './options.ts';
 import { engineError } from './errors.ts';
 import { SWARM_ID_LABEL, type ContainerRow } from './lookup.ts';
 import { applyEventToCache } from './monitor.ts';
-import { EngineTransport, type TransportRequest } from './transport.ts';
+import { EngineTransport, type Outcome, type TransportRequest } from './transport.ts';
+import { LeanModem, type DialOptions as ModemDialOptions } from './modem.ts';
 
 /** What an engine reports to the cluster that owns it. */
 export interface EngineOwner {
@@ -105,6 +107,9 @@ export class EngineImpl implements Engine {
   private readonly owner: EngineOwner;
   private readonly log: Logger;
   private readonly transport: EngineTransport;
+  /** dockerode on the lean modem (modem.ts): the engine client API. */
+  readonly docker: Docker;
+  private readonly modem: LeanModem;
   /** Daemon ID from `/info` ('' until the first successful read). */
   dockerId = '';
   private skew = 0;
@@ -145,8 +150,11 @@ export class EngineImpl implements Engine {
     const timeout = owner.options.requestTimeout;
     this.endpoint = { host, port, ...(tls ? { tls } : {}), ...(timeout > 0 ? { answerTimeout: timeout } : {}) };
     // Keep-alive connections; transport.ts keeps a dying dockerd (serving old connections while
-    // refusing new ones) from looking alive.
+    // refusing new ones) from looking alive. dockerode is the client API on top of it (modem.ts).
     this.transport = new EngineTransport({ host, port, ...(tls ? { tls } : {}), timeout, label: () => this.name || this.addr });
+    // @types/dockerode does not list the `modem` option dockerode accepts.
+    this.modem = new LeanModem(this.transport, (o) => this.countOutcome(o));
+    this.docker = new Docker({ modem: this.modem } as Docker.DockerOptions);
   }
 
   // ---- Engine interface -------------------------------------------------------------------
@@ -343,19 +351,19 @@ export class EngineImpl implements Engine {
   }
 
   async refreshImages(): Promise<void> {
-    const list: DockerJson[] = await this.dial({ path: '/images/json', method: 'GET', query: { all: 1 } });
+    const list: DockerJson[] = await this.docker.listImages({ all: true }) as unknown as DockerJson[];
     this.imageList = list.map((raw) => ({ raw, view: imageView(raw) }));
     this.touch();
     this.owner.imagesChanged?.();
   }
 
   async refreshNetworks(): Promise<void> {
-    const list: DockerJson[] = await this.dial({ path: '/networks', method: 'GET' });
+    const list: DockerJson[] = await this.docker.listNetworks() as unknown as DockerJson[];
     this.networkMap = new Map(list.map((raw) => [raw.Id as string, { raw }]));
   }
 
   async refreshVolumes(): Promise<void> {
-    const res: DockerJson = await this.dial({ path: '/volumes', method: 'GET' });
+    const res = await this.docker.listVolumes() as unknown as DockerJson;
     this.volumeMap = new Map(((res.Volumes ?? []) as DockerJson[]).map((raw) => [raw.Name as string, { raw }]));
   }
 
@@ -404,8 +412,8 @@ export class EngineImpl implements Engine {
 
   /** `/info` + `/version`; a changed daemon ID sends a validated engine back to Pending. */
   async refreshSpecs(): Promise<void> {
-    const info: DockerJson = await this.dial({ path: '/info', method: 'GET' });
-    const version: DockerJson = await this.dial({ path: '/version', method: 'GET' });
+    const info = await this.docker.info() as DockerJson;
+    const version = await this.docker.version() as unknown as DockerJson;
     const specs = readSpecs(info, this.addr);
     // Before the first validation the address may still be re-pointed (e.g. a duplicate fixed).
     if (this.validatedOnce && specs.dockerId !== this.dockerId) {
@@ -443,7 +451,7 @@ export class EngineImpl implements Engine {
   /** Full list of all containers; `full` inspects every one, otherwise only new or restarting ones. */
   async listContainers(full: boolean): Promise<void> {
     const startSeq = ++this.seq;
-    const list: DockerJson[] = await this.dial({ path: '/containers/json', method: 'GET', query: { all: 1 } });
+    const list = await this.docker.listContainers({ all: true }) as unknown as DockerJson[];
     const next = new Map<string, CachedContainer>();
     const queue = [...list];
     const worker = async () => {
@@ -496,7 +504,7 @@ export class EngineImpl implements Engine {
   /** Raw inspect, or undefined when the engine says the container does not exist. */
   private async inspectRaw(id: string): Promise<DockerJson | undefined> {
     try {
-      return await this.dial({ path: `/containers/${encodeURIComponent(id)}/json`, method: 'GET' });
+      return await this.container(id).inspect() as unknown as DockerJson;
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return undefined;
       throw err;
@@ -544,8 +552,10 @@ export class EngineImpl implements Engine {
     let sent = 0;
     const create = async () => {
       sent = this.nextSeq();
-      const res: DockerJson = await this.dial({ path: '/containers/create', method: 'POST', query: name ? { name } : {}, body: spec });
-      return res.Id as string;
+      // docker-modem's `_query`/`_body`: the name in the query, the spec as the body (dockerode
+      // would otherwise put every spec field in the query too).
+      const created = await this.docker.createContainer({ _query: name ? { name } : {}, _body: spec } as Docker.ContainerCreateOptions);
+      return created.id;
     };
     let id: string;
     try {
@@ -579,13 +589,12 @@ export class EngineImpl implements Engine {
    * lost (timeout, hang-up) may still have made one, and its client was told it failed.
    */
   async removeBySwarmId(swarmId: string, keep: (id: string) => boolean = () => false): Promise<number> {
-    const list: DockerJson[] = await this.dial({
-      path: '/containers/json', method: 'GET',
-      query: { all: 1, filters: JSON.stringify({ label: [`com.docker.swarm.id=${swarmId}`] }) },
-    });
+    const list = await this.docker.listContainers({
+      all: true, filters: { label: [`com.docker.swarm.id=${swarmId}`] },
+    }) as unknown as DockerJson[];
     const orphans = list.filter((c) => !keep(c.Id as string));
     for (const c of orphans) {
-      await this.dial({ path: `/containers/${c.Id as string}`, method: 'DELETE', query: { force: 1, v: 1 } });
+      await this.docker.getContainer(c.Id as string).remove({ force: true, v: true });
     }
     return orphans.length;
   }
@@ -594,8 +603,10 @@ export class EngineImpl implements Engine {
   async pull(image: string, authConfig?: string): Promise<void> {
     const hasTagOrDigest = image.includes('@') || image.lastIndexOf(':') > image.lastIndexOf('/');
     const query = hasTagOrDigest ? { fromImage: image } : { fromImage: image, tag: 'latest' };
-    const stream = await this.dial<Readable>({ path: '/images/create', method: 'POST', query, body: {}, auth: authConfig, stream: true })
-      .catch((err) => { throw engineError(err); });
+    // createImage, not pull: dockerode's pull re-splits the reference (digests, registry ports).
+    // `_body: {}` sends no body, like the query-only pull docker-modem makes.
+    const stream = await this.docker.createImage(authConfig ? { base64: authConfig } : undefined, { _query: query, _body: {} })
+      .catch((err) => { throw engineError(err); }) as Readable;
     await new Promise<void>((resolve, reject) => {
       let failure: string | undefined;
       stream.on('data', lineParser((msg) => { if (msg.error && !failure) failure = String(msg.error); }));
@@ -607,14 +618,15 @@ export class EngineImpl implements Engine {
 
   async startContainer(id: string): Promise<void> {
     const since = this.nextSeq();
-    await this.dial({ path: `/containers/${encodeURIComponent(id)}/start`, method: 'POST', body: {}, ok: [304] })
-      .catch((err) => { throw engineError(err); });
+    // 304 (already started) is dockerode's error, but a success for us, as for the legacy swarm.
+    await this.container(id).start()
+      .catch((err) => { if ((err as { statusCode?: number }).statusCode !== 304) throw engineError(err); });
     await this.refreshContainer(id, since);
   }
 
   async removeContainer(id: string, force: boolean, volumes: boolean): Promise<void> {
     try {
-      await this.dial({ path: `/containers/${encodeURIComponent(id)}`, method: 'DELETE', query: { force, v: volumes } });
+      await this.container(id).remove({ force, v: volumes });
     } catch (err) {
       // The engine no longer has it: the cache was stale.
       if ((err as { statusCode?: number }).statusCode === 404) this.drop(id);
@@ -624,14 +636,15 @@ export class EngineImpl implements Engine {
   }
 
   async renameContainer(id: string, newName: string): Promise<void> {
-    await this.dial({ path: `/containers/${encodeURIComponent(id)}/rename`, method: 'POST', query: { name: newName }, body: {} })
+    // `_body: {}`: the name goes in the query only, as docker's API has it.
+    await this.container(id).rename({ _query: { name: newName }, _body: {} })
       .catch((err) => { throw engineError(err); });
     await this.refreshContainer(id);
   }
 
   /** Full engine inspect of a container (fresh, not the cache). */
   async inspectContainer(id: string): Promise<DockerJson> {
-    return this.dial({ path: `/containers/${encodeURIComponent(id)}/json`, method: 'GET' })
+    return (this.container(id).inspect() as Promise<unknown> as Promise<DockerJson>)
       .catch((err) => { throw engineError(err); });
   }
 
@@ -641,7 +654,7 @@ export class EngineImpl implements Engine {
   startEvents(): void {
     if (this.closed || this.eventStream || this.eventTimer) return;
     // No request timeout: the stream stays idle for as long as nothing happens on the engine.
-    this.dial<Readable>({ path: '/events', method: 'GET', stream: true, timeout: 0 }).then((stream) => {
+    this.eventsStream().then((stream) => {
       // Closed, or a validation that failed meanwhile: nobody wants this stream.
       if (this.closed || (!this.isValidated && !this.validating)) {
         stream.destroy();
@@ -704,12 +717,34 @@ export class EngineImpl implements Engine {
   // ---- plumbing -----------------------------------------------------------------------------
 
   /**
-   * Every engine call goes through here, so its outcome counts toward health. An answer on a
-   * connection opened before the last connection failure proves nothing and is not counted.
+   * A raw engine call for what dockerode has no method for (ostype.ts's `/distribution`); its
+   * outcome counts toward health like every call through `docker` (the same transport and counting).
    */
   dial<T = DockerJson>(opts: DialOptions): Promise<T> {
-    return this.transport.request<T>(opts, ({ err, fresh }) => {
-      if (err !== undefined || fresh) this.recordOutcome(err);
+    return this.transport.request<T>(opts, (o) => this.countOutcome(o));
+  }
+
+  /** An answer on a connection older than the last connection failure is not counted. */
+  private countOutcome({ err, fresh }: Outcome): void {
+    if (err !== undefined || fresh) this.recordOutcome(err);
+  }
+
+  /** dockerode's handle of a container; the ID or name is URL-encoded (it goes in the path as is). */
+  private container(id: string): Docker.Container {
+    return this.docker.getContainer(encodeURIComponent(id));
+  }
+
+  /**
+   * `GET /events` as dockerode's getEvents sends it, through the modem directly: the stream has no
+   * answer timeout (it is idle for as long as nothing happens), which getEvents cannot say.
+   */
+  private eventsStream(): Promise<Readable> {
+    const options: ModemDialOptions = {
+      path: '/events?', method: 'GET', options: {}, isStream: true, timeout: 0,
+      statusCodes: { 200: true, 500: 'server error' },
+    };
+    return new Promise((resolve, reject) => {
+      this.modem.dial(options, (err, data) => (err ? reject(err) : resolve(data as Readable)));
     });
   }
 

@@ -1,11 +1,12 @@
 /**
- * The engine layer's HTTP client: one per engine, replacing docker-modem's `dial` on the hot path.
+ * The engine layer's HTTP client: one per engine, under dockerode's modem (modem.ts's LeanModem,
+ * which replaces docker-modem's `dial`; `EngineImpl.dial` uses it directly for calls dockerode lacks).
  * docker-modem formats every request with `util.inspect(options, { showHidden: true, depth: null })`
  * (its debug line, computed even when debug is off), which walked the agent and its sockets and
  * took 70% of the manager's CPU at 1,000 engines. This client sends the same requests and gives the
  * same results: parsed JSON (the raw Buffer when the body is not JSON), the response stream for
  * streaming calls, and errors shaped like docker-modem's (`statusCode`, `json`, message
- * `(HTTP code N) unexpected - <engine message> `), so errors.ts and health.ts read them unchanged.
+ * `(HTTP code N) <reason or "unexpected"> - <engine message> `), so errors.ts and health.ts read them unchanged.
  *
  * Connections are kept alive (a fresh TCP/TLS connection per call cost as much as the call), with
  * one guard: a dockerd shutting down keeps serving connections it already has while it refuses new
@@ -23,7 +24,7 @@ import { isConnectionError } from './health.ts';
 
 export interface TransportRequest {
   path: string;
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'HEAD';
   query?: Record<string, unknown>;
   body?: unknown;
   /** Base64 auth config (X-Registry-Auth). */
@@ -32,6 +33,11 @@ export interface TransportRequest {
   stream?: boolean;
   /** Status codes that count as success besides 200/201/204. */
   ok?: readonly number[];
+  /**
+   * docker-modem's status table (what dockerode methods pass): when set it replaces the default
+   * (`true` = success, text = the error's `reason`, as in docker-modem's messages).
+   */
+  statusCodes?: Readonly<Record<number, true | string>>;
   /** Socket inactivity limit in ms; 0 = none (event streams). Defaults to the transport's. */
   timeout?: number;
 }
@@ -77,12 +83,12 @@ function parseBody(buffer: Buffer): unknown {
 }
 
 /** The error docker-modem builds for an unexpected status. */
-export function httpError(status: number, json: unknown): Error & { statusCode: number; json: unknown; reason: undefined } {
+export function httpError(status: number, json: unknown, reason?: string): Error & { statusCode: number; json: unknown; reason: string | undefined } {
   const cause = json as { message?: unknown; error?: unknown } | string | Buffer | null | undefined;
   const text = cause && typeof cause === 'object' && !Buffer.isBuffer(cause)
     ? (cause.message ?? cause.error ?? JSON.stringify(cause))
     : String(cause ?? '');
-  return Object.assign(new Error(`(HTTP code ${status}) unexpected - ${String(text)} `), { reason: undefined, statusCode: status, json });
+  return Object.assign(new Error(`(HTTP code ${status}) ${reason || 'unexpected'} - ${String(text)} `), { reason, statusCode: status, json });
 }
 
 export class EngineTransport {
@@ -175,7 +181,10 @@ export class EngineTransport {
       req.on('response', (res) => {
         answered = true;
         const status = res.statusCode ?? 0;
-        const ok = status === 200 || status === 201 || status === 204 || (r.ok?.includes(status) ?? false);
+        const code = r.statusCodes?.[status];
+        const ok = r.statusCodes
+          ? code === true
+          : status === 200 || status === 201 || status === 204 || (r.ok?.includes(status) ?? false);
         if (ok && r.stream) {
           finish(undefined, res);
           return;
@@ -186,7 +195,7 @@ export class EngineTransport {
         res.on('end', () => {
           const body = parseBody(Buffer.concat(chunks));
           if (ok) finish(undefined, body);
-          else finish(httpError(status, body));
+          else finish(httpError(status, body, typeof code === 'string' ? code : undefined));
         });
       });
       req.end(payload);
