@@ -89,6 +89,14 @@ export function joinLoop(backend: DiscoveryBackend, addr: string, heartbeat: num
   };
 }
 
+/** Runs `backend.elect()` for `addr` until aborted, keeping every state it yields. */
+function followElection(backend: DiscoveryBackend, addr: string, ttl: number) {
+  const ac = new AbortController();
+  const states: LeadershipState[] = [];
+  const done = (async () => { for await (const st of backend.elect!({ addr, ttl }, ac.signal)) states.push(st); })();
+  return { ac, states, done, last: () => states[states.length - 1] };
+}
+
 const sameSet = (want: string[]) => (l: string[]) => l.length === want.length && want.every((a) => l.includes(a));
 
 export function kvScenarios(s: KvSuite): void {
@@ -219,12 +227,7 @@ export function kvScenarios(s: KvSuite): void {
     const b = await core.discovery(url(prefix), opts());
     t.after(async () => { await a.close?.(); await b.close?.(); });
     assert.ok(a.elect && b.elect, 'KV backends implement elect');
-    const follow = (backend: DiscoveryBackend, addr: string) => {
-      const ac = new AbortController();
-      const states: LeadershipState[] = [];
-      const done = (async () => { for await (const st of backend.elect!({ addr, ttl }, ac.signal)) states.push(st); })();
-      return { ac, states, done, last: () => states[states.length - 1] };
-    };
+    const follow = (backend: DiscoveryBackend, addr: string) => followElection(backend, addr, ttl);
     const ea = follow(a, '127.0.0.61:4000');
     await waitUntil('a is leader', () => ea.last()?.isLeader === true, 30_000);
     const eb = follow(b, '127.0.0.62:4000');
@@ -248,12 +251,7 @@ export function kvScenarios(s: KvSuite): void {
     const ttl = Math.max(s.ttl, 3000);
     const a = await core.discovery(url(prefix), opts());
     const b = await core.discovery(url(prefix), opts());
-    const run = (backend: DiscoveryBackend, addr: string) => {
-      const ac = new AbortController();
-      const states: LeadershipState[] = [];
-      const done = (async () => { for await (const st of backend.elect!({ addr, ttl }, ac.signal)) states.push(st); })();
-      return { ac, states, done, last: () => states[states.length - 1] };
-    };
+    const run = (backend: DiscoveryBackend, addr: string) => followElection(backend, addr, ttl);
     const ea = run(a, '127.0.0.63:4000');
     const eb = run(b, '127.0.0.64:4000');
     let stopped = false;
