@@ -76,8 +76,18 @@ fi
 echo "run-all: ${#files[@]} test files"
 set +e
 # --test-force-exit: a file whose tests are done but left a handle open must not stall the run.
-node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-force-exit --test-reporter=tap "${files[@]}"
+# TAP goes to stdout; a spec report goes to a file so that the failures, with their assertion
+# diffs, are repeated at the very end, where a CI log that keeps only its tail still shows them.
+spec="$(mktemp /tmp/swarm-test-spec.XXXXXX)"
+node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-force-exit \
+  --test-reporter=tap --test-reporter-destination=stdout \
+  --test-reporter=spec --test-reporter-destination="$spec" "${files[@]}"
 code=$?
 set -e
+if grep -q 'failing tests:' "$spec"; then
+  echo "run-all: failures (spec report)"
+  sed -n '/failing tests:/,$p' "$spec" | grep -v '^ *at ' | head -c 20000
+fi
+rm -f "$spec"
 echo "run-all: test runner exit code $code"
 exit "$code"
