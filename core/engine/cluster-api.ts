@@ -78,6 +78,13 @@ export interface Engine {
   refreshContainer(id: string, since?: number): Promise<void>;
   /** A point in the engine's call sequence, for `refreshContainer(id, since)`. */
   nextSeq?(): number;
+  /**
+   * `nextSeq()` point at which the engine's current `/events` stream connected; undefined while it
+   * is not connected (events may then be missed).
+   */
+  eventsConnectedSince?(): number | undefined;
+  /** Be told of each engine event as it arrives (with its `nextSeq()` point); returns the undo. */
+  onEventArrival?(tap: (event: DockerJson, seq: number) => void): () => void;
   refreshContainers(): Promise<void>;
   refreshImages(): Promise<void>;
   refreshNetworks(): Promise<void>;

@@ -126,6 +126,10 @@ export class EngineImpl implements Engine {
   private eventStream: Readable | undefined;
   private eventTimer: NodeJS.Timeout | undefined;
   private eventQueue: Promise<void> = Promise.resolve();
+  /** Sequence taken when the current `/events` stream connected; undefined while none is connected. */
+  private eventsSeq: number | undefined;
+  /** Told of every event as it arrives, before the cache update (core/api's inspect cache). */
+  private readonly arrivalTaps = new Set<(event: DockerJson, seq: number) => void>();
   /** Exec ID → container ID, learnt from inspects and `exec_create` events (execs made elsewhere). */
   private readonly execIds = new Map<string, string>();
   /** Called when an unhealthy engine recovers, so the refresh loop can run at once. */
@@ -339,6 +343,20 @@ export class EngineImpl implements Engine {
   /** True when the container is in the cache. */
   hasContainer(id: string): boolean {
     return this.cache.has(id);
+  }
+
+  /**
+   * Sequence at which the current `/events` stream connected (undefined while none is): every event
+   * of this engine since then has arrived here, in order, or the stream has ended.
+   */
+  eventsConnectedSince(): number | undefined {
+    return this.eventsSeq;
+  }
+
+  /** Call `tap(event, seq)` for each event as it arrives (before the cache update); returns the undo. */
+  onEventArrival(tap: (event: DockerJson, seq: number) => void): () => void {
+    this.arrivalTaps.add(tap);
+    return () => { this.arrivalTaps.delete(tap); };
   }
 
   /** A new sequence number: events take one when they arrive (see refreshContainer). */
@@ -661,11 +679,13 @@ export class EngineImpl implements Engine {
         return;
       }
       this.eventStream = stream;
+      this.eventsSeq = this.nextSeq();
       stream.on('data', lineParser((event) => this.queueEvent(event),
         (line) => this.log.warn({ line }, 'unparsable engine event')));
       const ended = (err?: Error) => {
         if (this.eventStream !== stream) return;
         this.eventStream = undefined;
+        this.eventsSeq = undefined;
         if (err) this.recordOutcome(err);
         this.scheduleEventRestart();
       };
@@ -690,12 +710,16 @@ export class EngineImpl implements Engine {
     this.eventTimer = undefined;
     const stream = this.eventStream;
     this.eventStream = undefined;
+    this.eventsSeq = undefined;
     stream?.destroy();
   }
 
   /** Events are applied in arrival order; each is delivered once its cache update is done. */
   private queueEvent(event: DockerJson): void {
     const arrived = this.nextSeq();
+    for (const tap of this.arrivalTaps) {
+      try { tap(event, arrived); } catch (err) { this.log.error({ err }, 'event arrival tap failed'); }
+    }
     this.eventQueue = this.eventQueue
       .then(() => this.applyEvent(event, arrived))
       .catch((err) => this.log.debug({ err }, 'cache update after event failed'))
