@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { Core } from '../../core/core.ts';
 import type { PluginFactory } from '../../core/plugin.ts';
 import type { ContainerView, NodeView, PlacementRequest } from '../../core/types.ts';
+import { SnapshotLog } from '../../core/pipeline/lineage.ts';
 import { importOrNotRun, NotRunError, type BenchPart } from '../lib/part.ts';
 import { makeNodes, REQUEST_BODIES } from '../lib/nodes.ts';
 import { msSince, ratio, sig, summarize, type Summary } from '../lib/stats.ts';
@@ -33,7 +34,8 @@ function snapshot(size: number): readonly NodeView[] {
  * placement is committed: the chosen node gets the container and its reservation. So that the
  * cluster does not fill up, once `window` placed containers are live the oldest is removed
  * (containers come and go). Both touched nodes become new NodeView objects in a new frozen
- * array, the way the engine layer hands out snapshots, outside the timing. A scheduler may keep
+ * array, the way the engine layer hands out snapshots, outside the timing; like the engine layer,
+ * it records which nodes it replaced (core/pipeline/lineage.ts). A scheduler may keep
  * what it derived from nodes that did not change; what it cannot do is answer a measured
  * decision from a cache of an unchanged cluster, which no real placement ever sees.
  */
@@ -43,9 +45,11 @@ class LiveCluster {
   readonly #live: { node: string; id: string }[] = [];
   #head = 0;
   #seq = 0;
+  readonly #log = new SnapshotLog();
 
   constructor(base: readonly NodeView[], private readonly window = Math.max(1, Math.min(1_000, base.length >> 1))) {
     this.nodes = base;
+    this.#log.record(base, undefined);
     base.forEach((n, i) => this.#pos.set(n.id, i));
   }
 
@@ -56,6 +60,7 @@ class LiveCluster {
     const next = [...this.nodes];
     const id = `bench${(this.#seq++).toString(16)}`.padEnd(64, '0');
     const at = this.#pos.get(node.id)!;
+    const changed = [at];
     const cur = next[at];
     const c: ContainerView = {
       id, names: [`/${request.name}`], image: request.image, imageId: 'sha256:busybox', state: 'running', labels: {},
@@ -70,9 +75,12 @@ class LiveCluster {
       const n = next[j];
       const gone = n.containers.find((x) => x.id === old.id)!;
       next[j] = { ...n, containers: n.containers.filter((x) => x !== gone), usedCpus: n.usedCpus - gone.cpus, usedMemory: n.usedMemory - gone.memory };
+      changed.push(j);
       if (this.#head > 4_096) { this.#live.splice(0, this.#head); this.#head = 0; }
     }
     this.nodes = Object.freeze(next);
+    // as the engine layer does (core/engine/cluster.ts nodes()): say which nodes were replaced
+    this.#log.record(this.nodes, changed);
   }
 }
 

@@ -19,6 +19,7 @@ import {
   findContainer, findNetwork, findVolume, imageMatches, naturalCompare, nameConflictMessage, nameTaken, SWARM_ID_LABEL,
 } from './lookup.ts';
 import { Mutex } from './mutex.ts';
+import { SnapshotLog } from '../pipeline/lineage.ts';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.ts';
 import { RefreshLoop } from './refresh.ts';
 import { duplicateIdMessage } from './specs.ts';
@@ -218,31 +219,55 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     this.nodesDirty.add(engine);
   }
 
+  /**
+   * The last snapshot handed out, frozen, and where it held pending containers. It is handed out
+   * again while nothing changed; each new one is recorded in `snapshots` with the indices that
+   * differ from it, so the scheduler need not compare them node by node (core/pipeline/lineage.ts).
+   */
+  private lastNodes: { out: readonly NodeView[]; pendingAt: readonly number[] } | undefined;
+  private readonly snapshots = new SnapshotLog();
+
   nodes(): readonly NodeView[] {
     const engines = this.sortedEngines();
+    let rebuilt = false;
     if (this.nodesBase?.engines !== engines) {
       this.nodesBase = { engines, views: engines.map((e) => e.nodeView()), at: new Map(engines.map((e, i) => [e.addr, i])) };
       this.nodesDirty.clear();
+      rebuilt = true;
     }
     const { views, at } = this.nodesBase;
+    const changed: number[] = [];
     for (const e of this.nodesDirty) {
       const i = at.get(e.addr);
-      if (i !== undefined && engines[i] === e) views[i] = e.nodeView();
+      if (i !== undefined && engines[i] === e) {
+        views[i] = e.nodeView();
+        changed.push(i);
+      }
     }
     this.nodesDirty.clear();
+    const last = this.lastNodes;
+    if (!rebuilt && last && changed.length === 0 && this.pending.size === 0 && last.pendingAt.length === 0) return last.out;
     const out = [...views];
-    if (this.pending.size === 0) return out;
-    const pending = new Map<string, ContainerView[]>();
-    for (const p of this.pending.values()) {
-      const list = pending.get(p.engineAddr);
-      if (list) list.push(p.view);
-      else pending.set(p.engineAddr, [p.view]);
+    const pendingAt: number[] = [];
+    if (this.pending.size > 0) {
+      const pending = new Map<string, ContainerView[]>();
+      for (const p of this.pending.values()) {
+        const list = pending.get(p.engineAddr);
+        if (list) list.push(p.view);
+        else pending.set(p.engineAddr, [p.view]);
+      }
+      for (const [addr, extra] of pending) {
+        const i = at.get(addr);
+        const engine = this.byAddr.get(addr);
+        if (i !== undefined && engine) {
+          out[i] = engine.nodeView(extra);
+          pendingAt.push(i);
+        }
+      }
     }
-    for (const [addr, extra] of pending) {
-      const i = at.get(addr);
-      const engine = this.byAddr.get(addr);
-      if (i !== undefined && engine) out[i] = engine.nodeView(extra);
-    }
+    Object.freeze(out);
+    this.snapshots.record(out, rebuilt || !last ? undefined : [...changed, ...pendingAt, ...last.pendingAt]);
+    this.lastNodes = { out, pendingAt };
     return out;
   }
 

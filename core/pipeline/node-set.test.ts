@@ -16,6 +16,7 @@ import binpack from '../../plugins/strategy-binpack/index.ts';
 import random from '../../plugins/strategy-random/index.ts';
 import { Candidates } from './candidates.ts';
 import { nodeSetOf, nodeSetOfChunked } from './node-set.ts';
+import { SnapshotLog } from './lineage.ts';
 import { createRankPool, type RankPool } from './rank-pool.ts';
 import { NoSuitableNodeError, schedule } from './schedule.ts';
 import { buildNodeTable } from './node-table.ts';
@@ -193,7 +194,8 @@ test('pool: subsets of a kept table score as a table of those nodes would (rando
   }
 });
 
-test('a snapshot with a few nodes replaced is derived from the previous one, and gives what a cold snapshot gives', async () => {
+for (const recorded of [false, true]) test(`a snapshot with a few nodes replaced is derived from the previous one, and gives what a cold snapshot gives (${recorded ? 'changes told by a SnapshotLog' : 'found by comparison'})`, async () => {
+  const log = new SnapshotLog();
   let nodes: readonly NodeView[] = Object.freeze(Array.from({ length: 30 }, (_, i) =>
     node(`n${i}`).labels({ storage: i % 2 ? 'ssd' : 'disk' }).label('containerslots', String(2 + (i % 3))).used(i % 3, (i % 4) * 0.5 * GiB).build()));
   const placed: { at: number; id: string }[] = [];
@@ -226,13 +228,16 @@ test('a snapshot with a few nodes replaced is derived from the previous one, and
       const c = container(`web-${step}`).publish('80:80').build();
       next[at] = { ...next[at], containers: [...next[at].containers, { ...c, cpus: req.cpus, memory: req.memory }], usedCpus: next[at].usedCpus + req.cpus, usedMemory: next[at].usedMemory + req.memory };
       placed.push({ at, id: c.id });
+      const changed = [at];
       if (placed.length > 8) {
         const old = placed.shift()!;
         const n = next[old.at];
         const gone = n.containers.find((x) => x.id === old.id);
         if (gone) next[old.at] = { ...n, containers: n.containers.filter((x) => x !== gone), usedCpus: n.usedCpus - gone.cpus, usedMemory: n.usedMemory - gone.memory };
+        changed.push(old.at);
       }
       nodes = Object.freeze(next);
+      if (recorded) log.record(nodes, changed);
       derived++;
     }
     assert.ok(derived > 20, 'placements were committed');
@@ -290,4 +295,31 @@ test('the chunked snapshot comparison gives the set nodeSetOf gives, turning bet
   turns = 0;
   await nodeSetOfChunked([...next], derived, pause, 8);
   assert.equal(turns, 0);
+});
+
+test('changes told by the snapshot producer are trusted: no node-by-node comparison', async () => {
+  const core = coreWith();
+  const ssd = request().constraint('storage==ssd').build();
+  const names = async (nodes: readonly NodeView[]) => {
+    try {
+      return (await schedule(core, nodes, ssd)).ranked.map((r) => r.node.name).sort();
+    } catch (err) {
+      if (err instanceof NoSuitableNodeError) return [];
+      throw err;
+    }
+  };
+  const log = new SnapshotLog();
+  const first = Object.freeze([node('a').build(), node('b').build(), node('c').build()]);
+  log.record(first, undefined);
+  assert.deepEqual(await names(first), []);
+  const ssdB = node('b').label('storage', 'ssd').build();
+  const ssdC = node('c').label('storage', 'ssd').build();
+  const second = Object.freeze([first[0], ssdB, ssdC]);
+  log.record(second, [1]); // wrong on purpose: index 2 changed too
+  assert.deepEqual(await names(second), ['b'], "c's cached verdict was kept: the untold change was not looked for");
+  // The same change without a record is found by comparison.
+  const other = coreWith();
+  await assert.rejects(schedule(other, first, ssd), NoSuitableNodeError);
+  const again = Object.freeze([first[0], ssdB, ssdC]);
+  assert.deepEqual((await schedule(other, again, ssd)).ranked.map((r) => r.node.name).sort(), ['b', 'c']);
 });

@@ -20,6 +20,7 @@
  * set per core; a derived set keeps the previous set's arrays, not the set.
  */
 import { buildNodeTable, COLUMNS, tableBytes, tableView, writeRow } from './node-table.ts';
+import { changesBetween } from './lineage.ts';
 import type { NodeTable, NodeView } from '../types.ts';
 
 /** Per-node verdicts of one named predicate: 0 = not evaluated yet, 1 = passes, 2 = fails. */
@@ -351,8 +352,25 @@ function same(a: readonly NodeView[], b: readonly NodeView[]): boolean {
 }
 
 function derivable(previous: NodeSet, nodes: readonly NodeView[]): NodeSet | undefined {
-  const changed = diff(previous.input, nodes, 0, nodes.length, []);
+  const changed = told(previous.input, nodes) ?? diff(previous.input, nodes, 0, nodes.length, []);
   return changed && previous.derive(nodes, changed);
+}
+
+/**
+ * The replaced indices as the snapshot's producer recorded them (lineage.ts), checked like `diff`
+ * checks them; undefined when nothing was recorded (the caller compares instead).
+ */
+function told(before: readonly NodeView[], nodes: readonly NodeView[]): number[] | undefined {
+  if (before.length !== nodes.length) return undefined;
+  const changed = changesBetween(before, nodes, maxChanges(nodes.length));
+  if (!changed) return undefined;
+  const out: number[] = [];
+  for (const i of changed) {
+    if (Object.is(before[i], nodes[i])) continue;
+    if (schedulable(before[i]) !== schedulable(nodes[i])) return undefined;
+    out.push(i);
+  }
+  return out;
 }
 
 /**
@@ -381,6 +399,12 @@ export async function nodeSetOfChunked(nodes: readonly NodeView[], previous: Nod
   if (!previous || !Object.isFrozen(nodes) || nodes.length <= chunk) return nodeSetOf(nodes, previous);
   const hit = sets.get(nodes);
   if (hit && (hit.frozen || same(hit.set.input, nodes))) return hit.set;
+  const recorded = told(previous.input, nodes);
+  if (recorded) {
+    const set = previous.derive(nodes, recorded);
+    sets.set(nodes, { frozen: true, set });
+    return set;
+  }
   let changed: number[] | undefined = [];
   for (let from = 0; changed && from < nodes.length; from += chunk) {
     if (from > 0) await pause();

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { dockerCli, startEngines, startManager } from '../cluster/index.ts';
 import { apiCall, startTestManager, uniqueName, type TestManager } from './api-manager.ts';
 import type { NodeView } from '../../core/types.ts';
+import { changesBetween } from '../../core/pipeline/lineage.ts';
 
 let m: TestManager;
 const created: string[] = [];
@@ -194,6 +195,19 @@ test('reservations (-m, -c) are visible in docker info, stopped containers inclu
   const e2 = m.engines.find((e) => e.name === 'node-2')!;
   const ncpu = Number(await ok(e2.host, 'info', '-f', '{{.NCPU}}'));
   assert.equal(Number(await ok(e2.host, 'inspect', '-f', '{{.HostConfig.CpuShares}}', name)), Math.ceil(1024 / ncpu));
+});
+
+test('cluster snapshots are frozen, handed out again while nothing changes, and say what changed', async () => {
+  const before = m.cluster.nodes();
+  assert.ok(Object.isFrozen(before));
+  assert.equal(m.cluster.nodes(), before);
+  assert.equal(await runOn(m.host, cname('lineage'), '-e', 'constraint:node==node-2'), 'node-2');
+  const after = await waitFor('a new snapshot', () => { const n = m.cluster.nodes(); return n !== before ? n : undefined; });
+  const changed = changesBetween(before, after, before.length);
+  assert.ok(changed, 'the change between the two snapshots was recorded');
+  const at = after.findIndex((n) => n.name === 'node-2');
+  assert.ok(changed.includes(at), `node-2 (index ${at}) is among the changed: ${changed}`);
+  for (let i = 0; i < after.length; i++) if (!changed.includes(i)) assert.equal(after[i], before[i], `index ${i} is unchanged`);
 });
 
 test('spread balances: each create goes to a node with the fewest containers', async () => {
