@@ -61,7 +61,8 @@ for (const [label, usePool] of [['in-thread', false], ['pool', true]] as const) 
     const nodes: NodeView[] = [node('a').build(), node('b').used(3, 3 * GiB).build()];
 
     // port: a container added on `a` that binds 80 → `a` no longer qualifies
-    const publish80 = () => request().id('p80').publish('80:80').build();
+    // (one CPU asked, so that spread prefers the emptier `a` instead of drawing between equal scores)
+    const publish80 = () => request().id('p80').cpus(1).publish('80:80').build();
     assert.equal(await placed(core, nodes, publish80(), p), 'a');
     nodes[0] = node('a').container(container('web').publish('80:80')).build();
     assert.equal(await placed(core, nodes, publish80(), p), 'b');
@@ -70,7 +71,7 @@ for (const [label, usePool] of [['in-thread', false], ['pool', true]] as const) 
     assert.equal(await placed(core, nodes, publish80(), p), 'a');
 
     // constraint: a label changes
-    const ssd = () => request().id('ssd').constraint('storage==ssd').build();
+    const ssd = () => request().id('ssd').cpus(1).constraint('storage==ssd').build();
     nodes[0] = node('a').label('storage', 'disk').build();
     nodes[1] = node('b').label('storage', 'ssd').used(3, 3 * GiB).build();
     assert.equal(await placed(core, nodes, ssd(), p), 'b');
@@ -78,7 +79,7 @@ for (const [label, usePool] of [['in-thread', false], ['pool', true]] as const) 
     assert.equal(await placed(core, nodes, ssd(), p), 'a'); // both qualify now; spread prefers the emptier a
 
     // containerslots: a container added fills the last slot
-    const plain = () => request().id('plain').build();
+    const plain = () => request().id('plain').cpus(1).build();
     nodes[0] = node('a').label('containerslots', '1').build();
     assert.equal(await placed(core, nodes, plain(), p), 'a');
     nodes[0] = node('a').label('containerslots', '1').container(container('x')).build();

@@ -178,6 +178,29 @@ test('exact ties are broken by an RNG seeded from the request id', async () => {
   for (let i = 0; i < 10; i++) seen.add(await order(`id-${i}`));
   assert.ok(seen.size > 5);
   assert.notEqual(seedOf('a'), seedOf('b'));
+  // The placement is drawn uniformly among the best: 8 tied nodes, 800 ids, each about 100 times.
+  const count = new Map<string, number>();
+  for (let i = 0; i < 800; i++) {
+    const r = await schedule(core, nodes, request().id(`u-${i}`).build());
+    assert.equal(r.ranked[0], r.top);
+    count.set(r.top.node.name, (count.get(r.top.node.name) ?? 0) + 1);
+  }
+  assert.equal(count.size, 8);
+  for (const [name, n] of count) assert.ok(n > 60 && n < 140, `${name} placed ${n} times of 800`);
+});
+
+test('the full order puts the placement first, then the rest by score, ties in a seeded order', async () => {
+  const core = coreWith();
+  // three tied at the best score (no containers), two tied behind (one container each)
+  const nodes = [...['a', 'b', 'c'].map((n) => node(n).build()), ...['d', 'e'].map((n) => node(n).container(container(`x-${n}`)).build())];
+  for (let i = 0; i < 30; i++) {
+    const r = await schedule(core, nodes, request().id(`o-${i}`).build());
+    const names = r.ranked.map((x) => x.node.name);
+    assert.equal(names[0], r.top.node.name);
+    assert.deepEqual(names.slice(0, 3).sort(), ['a', 'b', 'c']);
+    assert.deepEqual(names.slice(3).sort(), ['d', 'e']);
+    for (let k = 1; k < r.ranked.length; k++) assert.ok(r.ranked[k - 1].score >= r.ranked[k].score);
+  }
 });
 
 test('explain data: rejections of filters and strategy, scores, debug log', async () => {

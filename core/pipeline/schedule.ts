@@ -7,8 +7,9 @@
  *   pass 1     filters with soft rules enforced → strategy scores
  *   pass 2     on ANY pass-1 failure (a filter emptied the set, or nothing fits the requested
  *              resources): the same with soft rules ignored; pass 2's error is the one reported
- *   order      score descending; equal scores in an order shuffled by an RNG seeded from the
+ *   placement  one of the best-scored nodes, drawn uniformly with an RNG seeded from the
  *              request id (the original's sort was unstable; ours is replayable)
+ *   order      the placement, then score descending, equal scores in a seeded shuffled order
  *
  * Failure text is the original's: the health filter's own message; otherwise
  * `Unable to find a node that satisfies the following conditions ` and, for every filter up to
@@ -18,8 +19,8 @@
  * Speed (bench/parts/scheduler.ts): what can be derived from the cluster snapshot alone is kept
  * with it (node-set.ts: schedulable nodes, the node table, per-node filter verdicts through
  * `Candidates.keepWhere`, row-local scores), so a placement on a snapshot seen before touches
- * only what the request changes. The placement is the first best-scored node of the seeded
- * shuffle, found without sorting; `ranked` (full order) and `rejected` (every reason) are built
+ * only what the request changes. The placement is found by one scan of the scores, without
+ * shuffling or sorting; `ranked` (full order) and `rejected` (every reason) are built
  * when first read — by explain output, `/swarm/plan` or a caller that wants alternatives.
  */
 import type { Core } from '../core.ts';
@@ -194,28 +195,23 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   };
   if (fitCount === 0) return { ok: false, message: ERR_NO_RESOURCES, rejected };
 
-  // Seeded shuffle of the fitting rows, then a stable sort by score: equal scores end up in a
-  // replayable random order. The placement is the first best-scored row of the shuffled order,
-  // so it needs neither the sort nor (when one node has the best score) the shuffle.
-  const shuffle = (fit: Int32Array): Int32Array => {
-    summary.fillFit(fit);
-    shuffleRows(fit, fitCount, seedOf(request.id));
-    return fit;
-  };
-  let topRow = bestAt;
-  if (bestCount > 1) {
-    await pause?.();
-    // the shuffle is replayed (same seed) if `ranked` is read, so a scratch buffer will do
-    if (shuffleScratch.length < fitCount) shuffleScratch = new Int32Array(Math.max(fitCount, 2 * shuffleScratch.length));
-    const fit = shuffle(shuffleScratch);
-    for (let k = 0; k < fitCount; k++) {
-      if (scores[fit[k]] === best) {
-        topRow = fit[k];
-        break;
-      }
-    }
-  }
+  // The placement: one of the best-scored rows, drawn with an RNG seeded from the request id
+  // (replayable; uniform over the ties), found by one scan — no shuffle, no sort.
+  const seed = seedOf(request.id);
+  const topRow = bestCount > 1 ? nthBest(scores, best, Math.floor(rng(seed ^ TOP_SALT)() * bestCount)) : bestAt;
   const top: RankedNode = { node: nodeAt(topRow), score: scores[topRow] };
+  // The full order, built when read: the placement first, then every other fitting row by score,
+  // equal scores in the order of a seeded shuffle (a stable sort of the shuffled rows).
+  const order = (): Int32Array => {
+    const fit = new Int32Array(fitCount);
+    summary.fillFit(fit);
+    shuffleRows(fit, fitCount, seed);
+    const sorted = stableByScoreDesc(fit, fitCount, scores);
+    const at = sorted.indexOf(topRow);
+    sorted.copyWithin(1, 0, at);
+    sorted[0] = topRow;
+    return sorted;
+  };
   let ranked: RankedNode[] | undefined;
   let rejections: Rejection[] | undefined;
   return {
@@ -224,9 +220,9 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
       top,
       get ranked() {
         if (!ranked) {
-          const order = stableByScoreDesc(shuffle(new Int32Array(fitCount)), fitCount, scores);
+          const rows = order();
           ranked = new Array(fitCount);
-          for (let k = 0; k < fitCount; k++) ranked[k] = k === 0 ? top : { node: nodeAt(order[k]), score: scores[order[k]] };
+          for (let k = 0; k < fitCount; k++) ranked[k] = k === 0 ? top : { node: nodeAt(rows[k]), score: scores[rows[k]] };
         }
         return ranked;
       },
@@ -238,7 +234,16 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   };
 }
 
-let shuffleScratch = new Int32Array(0);
+/** Keeps the placement's draw apart from the shuffle of the full order (same seed otherwise). */
+const TOP_SALT = 0x9e3779b9;
+
+/** The row of the `n`-th (from 0) score equal to `best`, in row order. */
+function nthBest(scores: ArrayLike<number>, best: number, n: number): number {
+  for (let i = 0, seen = 0; i < scores.length; i++) {
+    if (scores[i] === best && seen++ === n) return i;
+  }
+  throw new Error(`nthBest: fewer than ${n + 1} rows score ${best}`);
+}
 
 /** What one scan of a score vector tells. */
 export interface ScoreSummary {
