@@ -142,10 +142,12 @@ async function attempt(ctx: CreateContext, body: CreateSpec, name: string, optio
       ? { ...request, rules: Object.freeze({ ...request.rules, affinity: Object.freeze([...request.rules.affinity, `image==${request.image}`]) }) }
       : request;
     const result = await schedule(ctx.core, ctx.nodes(), scheduled, ctx.scheduleOptions);
-    const top = result.ranked[0];
+    const top = result.top;
     if (!top) throw new SwarmError('SWARM_ERR_NO_SUITABLE_NODE', 'no resources available to schedule container');
     if (!flags.dryRun) ctx.pending.set(key, { engineAddr: top.node.addr, view: pendingView(request) });
-    return { request, node: top.node, alternatives: result.ranked.slice(1).map((r) => r.node) };
+    // The full order costs a sort of every fitting node: built only if a `place` tap reads it.
+    let alternatives: readonly NodeView[] | undefined;
+    return { request, node: top.node, get alternatives() { return (alternatives ??= result.ranked.slice(1).map((r) => r.node)); } };
   });
   try {
     const spec = await ctx.core.place(chosen.request.spec, chosen);
