@@ -15,11 +15,13 @@ import { lazyRankPool } from '../pipeline/rank-pool.ts';
 import type { Cluster } from '../engine/cluster-api.ts';
 import type { DiscoveryBackend } from '../types.ts';
 import type { CommandContext } from './main.ts';
+import { tuneHeap } from './heap.ts';
 import { checkElection, startReplication } from './replication.ts';
 import { onShutdown, sleep } from './util.ts';
 
 export async function runManage(s: ManageSettings, ctx: CommandContext): Promise<void> {
   const log = ctx.logger;
+  tuneHeap(); // a long-lived process whose heap would otherwise grow to ~3x its live data (heap.ts)
   for (const w of s.warnings) log.warn(w);
   const configPath = ctx.loaded.filepath;
   const tls = s.tls ? loadTlsFiles(s.tls) : undefined; // the original loads the certificates first

@@ -1,0 +1,29 @@
+/**
+ * V8 heap sizing for `swarm manage` (applied by the manager itself, so every user gets it, however
+ * it is launched: the `swarm` binary, `npm run swarm`, a test or bench child process).
+ *
+ * The manager allocates fast (engine answers parsed per container, node views rebuilt per engine)
+ * while its live heap is modest (about 110 MB at 1,000 engines and 10,000 containers). V8's default
+ * heap growing factor scales with the maximum heap size, up to 4x the live heap after each full GC
+ * on a machine with a large default limit: the manager's heap then reached 320 MB for 110 MB live,
+ * and its RSS 460 MB. With a 30% growing factor the same run keeps the heap under 190 MB
+ * (RSS 285 MB); the price is more frequent (incremental, mostly concurrent) major GCs.
+ *
+ * A value given by the user (`NODE_OPTIONS=--heap-growing-percent=N` or a node flag) wins.
+ */
+import v8 from 'node:v8';
+
+export const HEAP_GROWING_PERCENT = 30;
+
+/** True when the process was started with its own `--heap-growing-percent`. */
+export function userHeapFlag(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
+  const given = (s: string) => /--heap[-_]growing[-_]percent\b/.test(s);
+  return execArgv.some(given) || given(nodeOptions);
+}
+
+/** Set V8's heap growing factor for this process unless the user chose one; returns what was set. */
+export function tuneHeap(percent = HEAP_GROWING_PERCENT): number | undefined {
+  if (userHeapFlag()) return undefined;
+  v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+  return percent;
+}
