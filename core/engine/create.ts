@@ -9,7 +9,7 @@ import type { Core } from '../core.ts';
 import { SwarmError, isSwarmError } from '../errors.ts';
 import { buildRequest, withRules } from '../pipeline/request.ts';
 import { schedule, type ScheduleOptions, type ScheduleResult } from '../pipeline/schedule.ts';
-import type { ContainerView, CreateSpec, NodeView, PlacementRequest } from '../types.ts';
+import type { ContainerView, CreateSpec, NodeView, Placement, PlacementRequest } from '../types.ts';
 import type { ClusterContainer, CreateOptions, DockerJson, Engine, EngineNetwork, PlanReport } from './cluster-api.ts';
 import { isImageMissing, type EngineImpl } from './engine.ts';
 import { cpusToShares } from './health.ts';
@@ -120,6 +120,19 @@ export function clusterRequest(ctx: Pick<CreateContext, 'nodes' | 'network'>, bo
   });
 }
 
+/**
+ * The placement handed to the `place` hook. The alternatives cost a sort of every fitting node, so
+ * they are built only if a tap reads them (a class getter: an object literal's getter would keep
+ * the whole ranking alive in V8's old space, see core/pipeline/schedule.ts).
+ */
+class ScheduledPlacement implements Placement {
+  #alternatives: readonly NodeView[] | undefined;
+  constructor(readonly request: PlacementRequest, readonly node: NodeView, private readonly result: ScheduleResult) {}
+  get alternatives(): readonly NodeView[] {
+    return (this.#alternatives ??= this.result.ranked.slice(1).map((r) => r.node));
+  }
+}
+
 const OS_MISMATCH = /image operating system "([^"]+)" cannot be used on this platform/;
 const IMAGE_NOT_FOUND = /image \S* not found|no such image/i;
 
@@ -145,9 +158,7 @@ async function attempt(ctx: CreateContext, body: CreateSpec, name: string, optio
     const top = result.top;
     if (!top) throw new SwarmError('SWARM_ERR_NO_SUITABLE_NODE', 'no resources available to schedule container');
     if (!flags.dryRun) ctx.pending.set(key, { engineAddr: top.node.addr, view: pendingView(request) });
-    // The full order costs a sort of every fitting node: built only if a `place` tap reads it.
-    let alternatives: readonly NodeView[] | undefined;
-    return { request, node: top.node, get alternatives() { return (alternatives ??= result.ranked.slice(1).map((r) => r.node)); } };
+    return new ScheduledPlacement(request, top.node, result);
   });
   try {
     const spec = await ctx.core.place(chosen.request.spec, chosen);
