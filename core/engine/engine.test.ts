@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EngineImpl, splitAddr, type EngineOwner } from './engine.ts';
+import { createdInspect, EngineImpl, splitAddr, type EngineOwner } from './engine.ts';
+import { containerView, summaryFromInspect } from './views.ts';
 import { resolveOptions } from './options.ts';
 import { createBodyOf } from './cluster.ts';
 
@@ -79,4 +80,35 @@ test('create body of a cached container: Config + HostConfig with CPUs + endpoin
     HostConfig: { CpuShares: 2, Memory: 64, NetworkMode: 'mynet' },
     NetworkingConfig: { EndpointsConfig: { mynet: { IPAMConfig: null, Links: null, Aliases: ['web'] } } },
   });
+});
+
+test('createdInspect: a named create is cached as the engine would show it before its first inspect', () => {
+  const spec = {
+    Image: 'busybox', Entrypoint: ['/bin/sh', '-c'], Cmd: ['sleep 60'], Labels: { a: 'b' },
+    HostConfig: { CpuShares: 512, Memory: 64 * 2 ** 20, PortBindings: { '80/tcp': [{ HostPort: '8080' }] } },
+    NetworkingConfig: { EndpointsConfig: {} },
+  };
+  const inspect = createdInspect('c0ffee', 'web', spec, Date.parse('2026-01-02T03:04:05Z'));
+  assert.equal(inspect.Name, '/web');
+  assert.equal(inspect.State.Status, 'created');
+  assert.equal(inspect.State.Running, false);
+  assert.equal(inspect.Created, '2026-01-02T03:04:05.000Z');
+  assert.equal(inspect.Path, '/bin/sh');
+  assert.deepEqual(inspect.Args, ['-c', 'sleep 60']);
+  assert.equal(inspect.Config.Image, 'busybox');
+  assert.deepEqual(inspect.Config.Labels, { a: 'b' });
+  assert.equal(inspect.Config.NetworkingConfig, undefined);
+  assert.equal(inspect.HostConfig.NetworkMode, 'default');
+  const summary = summaryFromInspect(inspect);
+  assert.deepEqual(summary.Names, ['/web']);
+  assert.equal(summary.Command, '/bin/sh -c sleep 60');
+  assert.equal(summary.State, 'created');
+  const view = containerView(summary, inspect, 2);
+  assert.equal(view.cpus, 1);
+  assert.equal(view.memory, 64 * 2 ** 20);
+  assert.deepEqual(view.portBindings, [{ containerPort: '80/tcp', hostIp: '', hostPort: '8080' }]);
+  assert.deepEqual(view.labels, { a: 'b' });
+  // A string Cmd (old API versions) and no command at all.
+  assert.equal(createdInspect('x', 'y', { Image: 'busybox', Cmd: 'top' }).Path, 'top');
+  assert.equal(createdInspect('x', 'y', { Image: 'busybox' }).Path, '');
 });

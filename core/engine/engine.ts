@@ -61,6 +61,11 @@ interface CachedContainer extends EngineContainer {
   inspectSeq?: number;
   /** That inspect followed this mutating call, sent at `since` (see refreshForEvent). */
   after?: InspectAfter;
+  /**
+   * Written from the create spec when the engine answered a named create, not from an engine
+   * inspect (see createContainer): the start's inspect, or one `CREATED_INSPECT_DELAY` later, replaces it.
+   */
+  provisional?: true;
 }
 
 interface InspectAfter {
@@ -71,6 +76,50 @@ interface InspectAfter {
 type DialOptions = TransportRequest;
 
 const INSPECT_CONCURRENCY = 8;
+
+/**
+ * A named container the manager created is cached from its create spec at once, and inspected only
+ * this long afterwards if nothing (its start, an event) inspected it before: `docker run` (create
+ * then start, a few ms apart) costs one engine inspect instead of two.
+ */
+export const CREATED_INSPECT_DELAY = 500;
+
+/** Docker's zero time (never started / finished). */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+function argList(v: unknown): string[] {
+  if (Array.isArray(v)) return v.map(String);
+  return typeof v === 'string' && v !== '' ? [v] : [];
+}
+
+/**
+ * The inspect an engine would give for a container it just created from `spec`, as far as the spec
+ * tells: identity, name, labels, Config, HostConfig (resources, ports, network mode), state
+ * `created`. Image defaults (Cmd, Env…), the image ID and engine-filled defaults come with the
+ * first real inspect.
+ */
+export function createdInspect(id: string, name: string, spec: DockerJson, now = Date.now()): DockerJson {
+  const { HostConfig, NetworkingConfig: _net, ...config } = spec;
+  const command = [...argList(config.Entrypoint), ...argList(config.Cmd)];
+  return {
+    Id: id,
+    Created: new Date(now).toISOString(),
+    Path: command[0] ?? '',
+    Args: command.slice(1),
+    State: {
+      Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+      Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
+    },
+    Image: '',
+    Name: `/${name}`,
+    RestartCount: 0,
+    ExecIDs: null,
+    HostConfig: { ...(HostConfig ?? {}), NetworkMode: HostConfig?.NetworkMode || 'default' },
+    Mounts: [],
+    Config: { ...config, Labels: config.Labels ?? {} },
+    NetworkSettings: { Ports: {}, Networks: {} },
+  };
+}
 
 /** Split `host:port` / `[v6]:port`. */
 export function splitAddr(addr: string): { host: string; port: number } {
@@ -117,6 +166,8 @@ export class EngineImpl implements Engine {
   private readonly cache = new Map<string, CachedContainer>();
   /** Inspects in flight per container, with the sequence they started at. */
   private readonly inspecting = new Map<string, { seq: number; done: Promise<void>; after?: InspectAfter }>();
+  /** Engine create calls in flight (until their container is cached): see refreshForEvent. */
+  private readonly creates = new Set<Promise<unknown>>();
   /** Containers dropped (destroyed) during a list in flight, with the sequence of the drop. */
   private readonly dropped = new Map<string, number>();
   private imageList: EngineImage[] = [];
@@ -329,9 +380,15 @@ export class EngineImpl implements Engine {
    * or the event is `start` and that inspect followed a start sent before the event arrived.
    * Each container create+start used to cost four inspects; now usually two.
    */
-  refreshForEvent(id: string, arrived: number, verb: string): Promise<void> {
+  refreshForEvent(id: string, arrived: number, verb: string, waited = false): Promise<void> {
     const running = this.inspecting.get(id);
     const cached = this.cache.get(id);
+    if (verb === 'create' && !running && !cached && !waited && this.creates.size > 0) {
+      // The engine sends the create event before its answer: when the container is one of ours,
+      // its create caches it once answered, without an inspect. Wait for the creates in flight
+      // (this engine's events wait, in order), then look again.
+      return Promise.allSettled([...this.creates]).then(() => this.refreshForEvent(id, arrived, verb, true));
+    }
     const latest = running ? { seq: running.seq, after: running.after } : cached && { seq: cached.inspectSeq ?? -1, after: cached.after };
     const covered = latest !== undefined && (latest.seq > arrived
       || verb === 'create'
@@ -477,7 +534,7 @@ export class EngineImpl implements Engine {
         const old = this.cache.get(s.Id);
         // Legacy inspects new and restarting ones; a state that moved since the last inspect (an
         // event missed while the monitor was down) is re-inspected too, so inspect data stays true.
-        const needInspect = full || !old || !old.inspect || s.State === 'restarting' || old.inspect.State?.Status !== s.State;
+        const needInspect = full || !old || !old.inspect || old.provisional || s.State === 'restarting' || old.inspect.State?.Status !== s.State;
         let inspect = needInspect ? await this.inspectRaw(s.Id) : old.inspect;
         if (needInspect && !inspect) continue; // removed between list and inspect
         if ((this.dropped.get(s.Id) ?? -1) > startSeq) continue; // destroyed while listing
@@ -517,6 +574,24 @@ export class EngineImpl implements Engine {
     this.cache.set(rawInspect.Id, entry);
     this.touch();
     return entry;
+  }
+
+  /**
+   * Cache a container this manager just created from its spec (createdInspect), unless an inspect of
+   * it is already cached or running; an engine inspect replaces it at the latest `CREATED_INSPECT_DELAY`
+   * later (when its start, an event or a refresh has not done so before).
+   */
+  private cacheCreated(id: string, name: string, spec: DockerJson): void {
+    if (this.closed || this.cache.has(id) || this.inspecting.has(id)) return;
+    const inspect = createdInspect(id, name, spec);
+    const summary = summaryFromInspect(inspect);
+    this.cache.set(id, { summary, inspect, view: containerView(summary, inspect, this.cpus), seq: ++this.seq, after: { action: 'create', since: this.seq }, provisional: true });
+    this.touch();
+    const timer = setTimeout(() => {
+      if (this.closed || !this.cache.get(id)?.provisional || this.inspecting.has(id)) return;
+      this.inspectInto(id).catch((err) => this.log.debug({ err, id }, 'inspect after create failed'));
+    }, CREATED_INSPECT_DELAY);
+    timer.unref();
   }
 
   /** Raw inspect, or undefined when the engine says the container does not exist. */
@@ -568,12 +643,20 @@ export class EngineImpl implements Engine {
   /** Engine create with the given final body; pulls on "No such image" and creates again. */
   async createContainer(spec: DockerJson, name: string, authConfig?: string): Promise<EngineContainer> {
     let sent = 0;
-    const create = async () => {
+    const create = () => {
       sent = this.nextSeq();
       // docker-modem's `_query`/`_body`: the name in the query, the spec as the body (dockerode
       // would otherwise put every spec field in the query too).
-      const created = await this.docker.createContainer({ _query: name ? { name } : {}, _body: spec } as Docker.ContainerCreateOptions);
-      return created.id;
+      const call = this.docker.createContainer({ _query: name ? { name } : {}, _body: spec } as Docker.ContainerCreateOptions)
+        .then((created) => {
+          // Cached before the create event's handler looks (it waits for the creates in flight).
+          if (name) this.cacheCreated(created.id, name, spec);
+          return created.id;
+        });
+      this.creates.add(call);
+      const forget = () => { this.creates.delete(call); };
+      call.then(forget, forget);
+      return call;
     };
     let id: string;
     try {
@@ -594,9 +677,12 @@ export class EngineImpl implements Engine {
         throw engineError(again);
       }
     }
-    // Any inspect of the new ID that started after the create was sent (the create event's, usually
-    // in flight by now) shows the container as created: one engine call instead of two.
-    await this.inspectInto(id, { action: 'create', since: sent });
+    // An inspect of the new ID already running (a refresh that listed it) is awaited: it is newer.
+    const running = this.inspecting.get(id);
+    if (running) await running.done.catch(() => {});
+    // Unnamed: the engine picked the name, which only an inspect tells. Any inspect of the new ID that
+    // started after the create was sent (the create event's, usually in flight by now) shows it.
+    if (!this.cache.has(id)) await this.inspectInto(id, { action: 'create', since: sent });
     const entry = this.cache.get(id);
     if (!entry) throw engineError(new Error("Container created but refresh didn't report it back"));
     return entry;

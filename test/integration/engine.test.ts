@@ -158,6 +158,26 @@ describe('engine layer on the shared engines', () => {
     assert.equal(cluster.container(name)?.container.view.state, 'running');
   });
 
+  test('a named create is cached from its spec at once; an engine inspect replaces it soon after', async () => {
+    const name = unique('spec');
+    const out = await cluster.createContainer({ Image: 'busybox', Cmd: ['sleep', '60'], Labels: { k: 'v' } }, name);
+    created.push(name);
+    const hit = cluster.container(name)!;
+    assert.equal(hit.container.view.id, out.container.view.id);
+    assert.equal(hit.container.view.state, 'created');
+    assert.deepEqual(hit.container.view.names, [`/${name}`]);
+    assert.equal(hit.container.view.labels.k, 'v');
+    // Without a start, the engine's own inspect follows (CREATED_INSPECT_DELAY): the image ID shows then.
+    await until('engine inspect of the created container', () => /^sha256:/.test(String(cluster.container(name)?.container.inspect?.Image ?? '')));
+    const shown = cluster.container(name)!.container;
+    assert.equal(shown.summary.Command, 'sleep 60');
+    assert.equal(shown.view.state, 'created');
+    assert.equal(shown.view.labels.k, 'v');
+    await cluster.startContainer(name);
+    assert.equal(cluster.container(name)?.container.view.state, 'running');
+    assert.equal(cluster.container(name)?.container.inspect?.State?.Running, true);
+  });
+
   test('a taken name is a 409 with the legacy text, for create and rename', async () => {
     const name = unique('taken');
     await cluster.createContainer({ Image: 'busybox', Cmd: ['true'] }, name);
