@@ -25,7 +25,7 @@ const SIM_HOST = '127.0.0.80';
 const SIM_BASE_PORT = 23_000;
 /**
  * Simulator processes: one event loop serving all engines would cap the measurement (each
- * container costs six engine calls), so the engines are split over two processes.
+ * container costs several engine calls and two events), so the engines are split over two processes.
  */
 const SIM_WORKERS = 2;
 const CONCURRENCY = 10;
@@ -45,8 +45,10 @@ function freePort(host: string): Promise<number> {
 interface SimProcess {
   proc: ChildProcess;
   engines: string[];
+  /** The simulator's processes (its CPU is read from /proc: a saturated simulator would cap the figures). */
+  pids: number[];
   /** Summed over the simulator's processes. */
-  stats(): Promise<{ requests: Record<string, number>; containers: number; eventSubscribers: number }>;
+  stats(): Promise<{ requests: Record<string, number>; containers: number; eventSubscribers: number; connections: number }>;
   stop(): Promise<void>;
 }
 
@@ -57,11 +59,11 @@ async function startSim(count: number): Promise<SimProcess> {
   });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const ready = await new Promise<{ engines: string[]; stats: string[] }>((resolve, reject) => {
+  const ready = await new Promise<{ engines: string[]; stats: string[]; pids?: number[] }>((resolve, reject) => {
     const rl = createInterface({ input: proc.stdout! });
     rl.once('line', (line) => {
       try {
-        resolve(JSON.parse(line) as { engines: string[]; stats: string[] });
+        resolve(JSON.parse(line) as { engines: string[]; stats: string[]; pids?: number[] });
       } catch (err) {
         reject(err);
       }
@@ -72,9 +74,10 @@ async function startSim(count: number): Promise<SimProcess> {
   return {
     proc,
     engines: ready.engines,
+    pids: ready.pids ?? [proc.pid!],
     async stats() {
       const parts = await Promise.all(admins.map(async (a) => JSON.parse((await a.expect('GET', '/_sim/stats', [200])).body) as {
-        requests: Record<string, number>; containers: number; eventSubscribers: number;
+        requests: Record<string, number>; containers: number; eventSubscribers: number; connections?: number;
       }));
       const requests: Record<string, number> = {};
       for (const p of parts) for (const [k, v] of Object.entries(p.requests)) requests[k] = (requests[k] ?? 0) + v;
@@ -82,6 +85,7 @@ async function startSim(count: number): Promise<SimProcess> {
         requests,
         containers: parts.reduce((n, p) => n + p.containers, 0),
         eventSubscribers: parts.reduce((n, p) => n + p.eventSubscribers, 0),
+        connections: parts.reduce((n, p) => n + (p.connections ?? 0), 0),
       };
     },
     async stop() {
@@ -178,6 +182,9 @@ export const part: BenchPart = {
       let failures = 0;
       let firstError = '';
       const simLoad0 = await sim.stats();
+      const simCpu = () => sim.pids.reduce((sum, p) => { try { return sum + cpuMs(p); } catch { return sum; } }, 0);
+      const simCpu0 = simCpu();
+      const benchCpu0 = process.cpuUsage();
       const cpuLoad0 = cpuMs(pid);
       const start = process.hrtime.bigint();
       // A slow manager must not turn the run into an hour: stop filling at a time cap (the figures
@@ -204,6 +211,9 @@ export const part: BenchPart = {
         progress.tick();
       });
       const loadCpuMs = cpuMs(pid) - cpuLoad0;
+      const simLoadCpuMs = simCpu() - simCpu0;
+      const benchUsage = process.cpuUsage(benchCpu0);
+      const benchLoadCpuMs = (benchUsage.user + benchUsage.system) / 1000;
       const rssEnd = rssMB(pid);
       const simEnd = await sim.stats();
 
@@ -212,6 +222,7 @@ export const part: BenchPart = {
       // Engine calls the manager made per container while filling (simulator's counts, all routes).
       const engineCalls = Object.entries(simEnd.requests).reduce((sum, [k, v]) => sum + v - (simLoad0.requests[k] ?? 0), 0);
       const engineCallsPerContainer = engineCalls / Math.max(1, n);
+      const connectionsWhileFilling = simEnd.connections - simLoad0.connections;
       const upto = Math.min(CHECKPOINT, n);
       const firstK = done.slice(0, upto);
       const firstKSeconds = upto > 0 ? firstK[upto - 1].at / 1000 : NaN;
@@ -275,6 +286,7 @@ export const part: BenchPart = {
           discoverMs, rssIdleMB: rssIdle, rssAtCheckpointMB: rssCheckpoint ?? null, rssEndMB: rssEnd, rssAt, refresh,
           created: n, capped, failures, firstError, firstK: { containers: upto, seconds: firstKSeconds, rate: firstKRate, latency: firstKLat },
           deciles, collapse, loadCpuMs, managerCpuMsPerContainer: loadCpuMs / Math.max(1, n), engineCallsPerContainer, simulator: simEnd,
+          simulatorCpuMsPerContainer: simLoadCpuMs / Math.max(1, n), loadGeneratorCpuMsPerContainer: benchLoadCpuMs / Math.max(1, n), connectionsWhileFilling,
           ...(profile ? { profile } : {}),
         },
         targets,
@@ -292,6 +304,8 @@ export const part: BenchPart = {
             [`idle refresh: manager CPU per refresh cycle of all ${engineCount.toLocaleString('en')} engines`, Number.isFinite(refresh.cpuMsPerClusterCycle) ? `${refresh.cpuMsPerClusterCycle.toFixed(0)} ms` : '—'],
             ['manager CPU per container created+started (under load)', `${(loadCpuMs / Math.max(1, n)).toFixed(2)} ms`],
             ['engine calls per container while filling (simulator count: create, start, inspects, refreshes)', engineCallsPerContainer.toFixed(2)],
+            ['TCP connections the manager opened to engines while filling', connectionsWhileFilling],
+            ['CPU per container while filling: simulator (all its processes) / load generator (this process)', `${(simLoadCpuMs / Math.max(1, n)).toFixed(2)} ms / ${(benchLoadCpuMs / Math.max(1, n)).toFixed(2)} ms`],
             [`create+start over the first ${upto.toLocaleString('en')}`, `${firstKRate.toFixed(0)} containers/s, p50 ${firstKLat.p50.toFixed(1)} ms, p99 ${firstKLat.p99.toFixed(1)} ms`],
             ['failures', failures],
           ],

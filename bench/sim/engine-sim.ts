@@ -62,6 +62,8 @@ export interface SimStats {
   eventSubscribers: number;
   /** Requests received, by route kind (`GET /containers/json`, …). */
   requests: Record<string, number>;
+  /** TCP connections accepted (a client that keeps connections alive opens few). */
+  connections: number;
 }
 
 export interface Simulator {
@@ -301,6 +303,7 @@ export async function startSimulator(options: SimOptions): Promise<Simulator> {
   const cpus = options.cpus ?? 4;
   const memory = options.memory ?? 8 * 2 ** 30;
   const requests: Record<string, number> = {};
+  let connections = 0;
   const engines: Engine[] = [];
   const seed = randomBytes(4).toString('hex');
 
@@ -452,7 +455,7 @@ export async function startSimulator(options: SimOptions): Promise<Simulator> {
       subs += e.subscribers.size;
       for (const c of e.containers.values()) if (c.state === 'running') running++;
     }
-    return { engines: engines.length, containers, running, eventSubscribers: subs, requests: { ...requests } };
+    return { engines: engines.length, containers, running, eventSubscribers: subs, requests: { ...requests }, connections };
   }
 
   const delay = options.delayMs ?? 0;
@@ -475,6 +478,7 @@ export async function startSimulator(options: SimOptions): Promise<Simulator> {
       server.keepAliveTimeout = 120_000;
       server.headersTimeout = 130_000;
       server.requestTimeout = 0;
+      server.on('connection', () => { connections++; });
       engine.server = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -496,6 +500,7 @@ export async function startSimulator(options: SimOptions): Promise<Simulator> {
     stats,
     resetStats() {
       for (const k of Object.keys(requests)) delete requests[k];
+      connections = 0;
     },
     async stop() {
       for (const e of engines) {

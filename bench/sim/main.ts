@@ -3,9 +3,9 @@
  * load generator's):
  *   node --import tsx bench/sim/main.ts --count 1000 --host 127.0.0.80 --base-port 21000 [--workers 2]
  * With `--workers N` (N > 1) the engines are split over N child processes (engine i still listens
- * on base-port + i): one event loop answering 1,000 engines at 500 containers/s (six engine calls
+ * on base-port + i): one event loop answering 1,000 engines at 500 containers/s (several engine calls
  * each) would itself be the bottleneck of the measurement.
- * Prints one JSON line `{"ready":true,"engines":[…addr…],"stats":[…addr…]}` on stdout once every
+ * Prints one JSON line `{"ready":true,"pids":[…],"engines":[…addr…],"stats":[…addr…]}` on stdout once every
  * engine listens; `GET /_sim/stats` on each `stats` address returns that process's request counts
  * (sum them). Stops on SIGTERM/SIGINT (and stops its workers).
  */
@@ -36,7 +36,7 @@ if (workers === 1) {
     indexOffset: Number(arg('index-offset', '0')),
   });
   const engines = sim.engines.map((e) => e.addr);
-  process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, engines, stats: engines.slice(0, 1) })}\n`);
+  process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, pids: [process.pid], engines, stats: engines.slice(0, 1) })}\n`);
 
   let stopping = false;
   const stop = async () => {
@@ -54,7 +54,7 @@ if (workers === 1) {
   const self = fileURLToPath(import.meta.url);
   const children: ChildProcess[] = [];
   const per = Math.ceil(count / workers);
-  const starts: Promise<{ engines: string[]; stats: string[] }>[] = [];
+  const starts: Promise<{ engines: string[]; stats: string[]; pids: number[] }>[] = [];
   for (let w = 0; w < workers; w++) {
     const offset = w * per;
     const n = Math.min(per, count - offset);
@@ -68,7 +68,7 @@ if (workers === 1) {
     starts.push(new Promise((resolve, reject) => {
       createInterface({ input: child.stdout! }).once('line', (line) => {
         try {
-          resolve(JSON.parse(line) as { engines: string[]; stats: string[] });
+          resolve(JSON.parse(line) as { engines: string[]; stats: string[]; pids: number[] });
         } catch (err) {
           reject(err);
         }
@@ -93,7 +93,8 @@ if (workers === 1) {
   try {
     const parts = await Promise.all(starts);
     process.stdout.write(`${JSON.stringify({
-      ready: true, pid: process.pid, engines: parts.flatMap((p) => p.engines), stats: parts.flatMap((p) => p.stats),
+      ready: true, pid: process.pid, pids: [process.pid, ...parts.flatMap((p) => p.pids)],
+      engines: parts.flatMap((p) => p.engines), stats: parts.flatMap((p) => p.stats),
     })}\n`);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
