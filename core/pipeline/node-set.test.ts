@@ -272,6 +272,31 @@ test('an older snapshot used again after a newer one took over its table still s
   assert.deepEqual(await at(core, third), await at(cold, third.map((n) => ({ ...n }))));
 });
 
+test('an older snapshot used again after a newer one took over its verdicts and scores gets its own answers', async () => {
+  for (const strategy of [spread, binpack]) {
+    const core = coreWith(strategy());
+    const cold = coreWith(strategy());
+    const ssd = request().id('v').cpus(1).constraint('storage==ssd').build();
+    const plain = request().id('w').cpus(1).build();
+    const at = async (c: ReturnType<typeof coreWith>, snap: readonly NodeView[], req: PlacementRequest) => {
+      try {
+        const r = await schedule(c, snap, req);
+        return { ranked: r.ranked.map((x) => [x.node.name, x.score]), rejected: r.rejected.map((x) => [x.node, x.reason]) };
+      } catch (err) {
+        if (err instanceof NoSuitableNodeError) return { error: err.message };
+        throw err;
+      }
+    };
+    const first = Object.freeze(Array.from({ length: 10 }, (_, i) => node(`n${i}`).labels({ storage: i === 2 ? 'ssd' : 'disk' }).used(i % 3, 0).build()));
+    for (const req of [ssd, plain]) await at(core, first, req); // verdicts and scores kept with `first`
+    // n2 loses its ssd label and gets busier, n7 becomes ssd
+    const second = Object.freeze(first.map((n, i) => (i === 2 ? node('n2').labels({ storage: 'disk' }).used(3, 0).build() : i === 7 ? node('n7').labels({ storage: 'ssd' }).build() : n)));
+    for (const snap of [second, first, second]) {
+      for (const req of [ssd, plain]) assert.deepEqual(await at(core, snap, req), await at(cold, snap.map((n) => ({ ...n })), req), `${strategy.name} ${snap === first ? 'first' : 'second'}`);
+    }
+  }
+});
+
 test('the chunked snapshot comparison gives the set nodeSetOf gives, turning between chunks', async () => {
   const make = (tag: string) => Object.freeze(Array.from({ length: 40 }, (_, i) => node(`ch-${i}`).label('tag', tag).build()));
   const first = make('a');

@@ -217,7 +217,7 @@ export class NodeSet {
       if (this.#verdicts.size >= MAX_VERDICT_KEYS) this.#verdicts.clear();
       const inh = this.#inheritedVerdicts.get(key);
       if (inh) {
-        v = carryOver(inh.value, inh.changed);
+        v = carryOver(inh.value, inh.changed, inh.owned === true);
         this.#inheritedVerdicts.delete(key);
       } else v = { v: new Uint8Array(this.base.length), known: 0, fails: 0, outcomes: new WeakMap(), pending: [] };
       this.#verdicts.set(key, v);
@@ -248,7 +248,12 @@ export class NodeSet {
       next.#verdicts = this.#verdicts;
       for (const [k, v] of this.#scores) next.#scores.set(k, v);
       for (const [k, v] of this.#inheritedScores) next.#inheritedScores.set(k, v);
-      for (const [k, v] of this.#inheritedVerdicts) next.#inheritedVerdicts.set(k, v);
+      for (const [k, v] of this.#inheritedVerdicts) {
+        // both sets may use it now: neither may patch it in place
+        const shared = { ...v, owned: false };
+        next.#inheritedVerdicts.set(k, shared);
+        this.#inheritedVerdicts.set(k, shared);
+      }
       return next;
     }
     // Something not used for a while accumulates replaced rows; past the limit it is recomputed instead.
@@ -274,23 +279,29 @@ export class NodeSet {
       const changed = next.#inheritedScores.has(k) ? undefined : merge(v.changed);
       if (changed) next.#inheritedScores.set(k, { value: v.value, changed });
     }
-    for (const [k, memo] of this.#verdicts) next.#inheritedVerdicts.set(k, { value: memo, changed: rows });
+    // Verdicts are handed over, like the table: the next set patches them in place and this one,
+    // if it is ever used again, starts its verdicts afresh. A memo is only read synchronously
+    // (Candidates.keepWhere), so no reader can see it change under it.
+    for (const [k, memo] of this.#verdicts) next.#inheritedVerdicts.set(k, { value: memo, changed: rows, owned: true });
+    this.#verdicts = new Map();
     for (const [k, inh] of this.#inheritedVerdicts) {
       const changed = next.#inheritedVerdicts.has(k) ? undefined : merge(inh.changed);
-      if (changed) next.#inheritedVerdicts.set(k, { value: inh.value, changed });
+      if (changed) next.#inheritedVerdicts.set(k, { value: inh.value, changed, owned: inh.owned });
     }
+    this.#inheritedVerdicts.clear();
     return next;
   }
 }
 
 /**
- * A copy of `memo` for a snapshot where `rows` hold other NodeViews: their verdicts are unknown
- * again and listed as pending with the verdict they had (see Verdicts.pending).
+ * `memo` for a snapshot where `rows` hold other NodeViews: their verdicts are unknown again and
+ * listed as pending with the verdict they had (see Verdicts.pending). A copy, unless `owned`
+ * (handed over: nobody else holds it), then its arrays are patched in place.
  */
-function carryOver(memo: Verdicts, rows: readonly number[]): Verdicts {
-  const v = memo.v.slice();
+function carryOver(memo: Verdicts, rows: readonly number[], owned: boolean): Verdicts {
+  const v = owned ? memo.v : memo.v.slice();
   let { known, fails } = memo;
-  const pending = memo.pending.slice();
+  const pending = owned ? memo.pending : memo.pending.slice();
   const earlier = pending.length;
   const isPending = (row: number) => {
     for (let p = 0; p < earlier; p++) if (pending[p].row === row) return true;
