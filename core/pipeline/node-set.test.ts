@@ -297,6 +297,23 @@ test('an older snapshot used again after a newer one took over its verdicts and 
   }
 });
 
+test('a result read after a newer placement patched its scores in place still gives its own ranking', async () => {
+  for (const strategy of [spread, binpack]) {
+    const core = coreWith(strategy());
+    const cold = coreWith(strategy());
+    const req = request().id('late').cpus(2).build();
+    const view = (r: Awaited<ReturnType<typeof schedule>>) => ({ ranked: r.ranked.map((x) => [x.node.name, x.score]), rejected: r.rejected.map((x) => [x.node, x.reason]) });
+    const first = Object.freeze(Array.from({ length: 10 }, (_, i) => node(`n${i}`).used(i % 4, 0).build()));
+    await schedule(core, first, req); // scores kept with `first`
+    const second = Object.freeze(first.map((n, i) => (i === 1 ? node('n1').used(3, 0).build() : n)));
+    const early = await schedule(core, second, req); // its vector is the patched one
+    const third = Object.freeze(second.map((n, i) => (i === 0 || i === 2 ? node(n.name).used(4, 0).build() : n)));
+    const later = await schedule(core, third, req); // patches the same vector again
+    assert.deepEqual(view(early), view(await schedule(cold, second.map((n) => ({ ...n })), req)), strategy.name);
+    assert.deepEqual(view(later), view(await schedule(cold, third.map((n) => ({ ...n })), req)), strategy.name);
+  }
+});
+
 test('the chunked snapshot comparison gives the set nodeSetOf gives, turning between chunks', async () => {
   const make = (tag: string) => Object.freeze(Array.from({ length: 40 }, (_, i) => node(`ch-${i}`).label('tag', tag).build()));
   const first = make('a');

@@ -72,6 +72,22 @@ interface Inherited<T> {
   owned?: boolean;
 }
 
+/** Score vectors that two sets hold (a set derived without changes shares them): copied, never patched. */
+const sharedScores = new WeakSet<Float64Array>();
+
+/** How many times each score vector was patched in place after it was handed over. */
+const patches = new WeakMap<Float64Array, number>();
+
+/** The patch count of a kept score vector (0 for any other vector): a reader compares it to see whether it changed. */
+export function patchCount(scores: ArrayLike<number>): number {
+  return scores instanceof Float64Array ? patches.get(scores) ?? 0 : 0;
+}
+
+/** Record that `scores` was patched in place. */
+export function patched(scores: Float64Array): void {
+  patches.set(scores, (patches.get(scores) ?? 0) + 1);
+}
+
 /** Table contents get a new number each time they are built or patched (the pool compares it). */
 let tableVersions = 0;
 
@@ -246,8 +262,15 @@ export class NodeSet {
       next.#table = this.#table;
       next.#inheritedTable = this.#inheritedTable;
       next.#verdicts = this.#verdicts;
-      for (const [k, v] of this.#scores) next.#scores.set(k, v);
-      for (const [k, v] of this.#inheritedScores) next.#inheritedScores.set(k, v);
+      for (const [k, v] of this.#scores) {
+        next.#scores.set(k, v);
+        sharedScores.add(v); // held by two sets now: never to be patched in place
+      }
+      for (const [k, v] of this.#inheritedScores) {
+        const shared = { ...v, owned: false };
+        next.#inheritedScores.set(k, shared);
+        this.#inheritedScores.set(k, shared);
+      }
       for (const [k, v] of this.#inheritedVerdicts) {
         // both sets may use it now: neither may patch it in place
         const shared = { ...v, owned: false };
@@ -274,11 +297,15 @@ export class NodeSet {
       if (changed) next.#inheritedTable = { value: this.#inheritedTable.value, changed, owned: this.#inheritedTable.owned };
       if (this.#inheritedTable.owned) this.#inheritedTable = undefined;
     }
-    for (const [k, v] of this.#scores) next.#inheritedScores.set(k, { value: v, changed: rows });
+    // Score vectors are handed over too (patched in place by the next set, see scoreSet in
+    // schedule.ts); a result that still reads one notices by its patch count (patchCount).
+    for (const [k, v] of this.#scores) next.#inheritedScores.set(k, { value: v, changed: rows, owned: !sharedScores.has(v) });
+    this.#scores.clear();
     for (const [k, v] of this.#inheritedScores) {
       const changed = next.#inheritedScores.has(k) ? undefined : merge(v.changed);
-      if (changed) next.#inheritedScores.set(k, { value: v.value, changed });
+      if (changed) next.#inheritedScores.set(k, { value: v.value, changed, owned: v.owned });
     }
+    this.#inheritedScores.clear();
     // Verdicts are handed over, like the table: the next set patches them in place and this one,
     // if it is ever used again, starts its verdicts afresh. A memo is only read synchronously
     // (Candidates.keepWhere), so no reader can see it change under it.

@@ -27,7 +27,7 @@ import type { Core } from '../core.ts';
 import { SwarmError } from '../errors.ts';
 import { Candidates } from './candidates.ts';
 import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
-import { nodeSetOf, nodeSetOfChunked, type NodeSet } from './node-set.ts';
+import { nodeSetOf, nodeSetOfChunked, patchCount, patched, type NodeSet } from './node-set.ts';
 import type { RankPool } from './rank-pool.ts';
 import type { NodeTable, NodeView, PlacementRequest, Rejection, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
 
@@ -175,7 +175,22 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
     ? form.set.summary(scores, summarize)
     : summarize(scores);
   const { fitCount, best, bestAt, bestCount } = summary;
+  // `ranked` and `rejected` are read later, maybe after a newer snapshot's placement patched a
+  // kept vector in place (node-set.ts hands them over): then this pass's rows are scored again,
+  // which gives the same scores (row-local scorers, the only ones whose vectors are kept).
+  const generation = patchCount(scores);
+  let rescored: ArrayLike<number> | undefined;
+  const scoresNow = (): ArrayLike<number> => {
+    if (patchCount(scores) === generation) return scores;
+    if (!rescored) {
+      const rows = form!.rows;
+      const table = buildNodeTable(Array.from(rows, (r) => form!.set.base[r]));
+      rescored = scorer.score!({ table, from: 0, to: rows.length, request: { cpus: request.cpus, memory: request.memory }, options: scorer.options, seed: seedOf(request.id) });
+    }
+    return rescored;
+  };
   const rejected = (): Rejection[] => {
+    const scores = scoresNow();
     const out = [...filtered.rejected];
     let plugin: string | undefined;
     for (let i = 0; i < count; i++) {
@@ -195,18 +210,20 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   const top: RankedNode = { node: nodeAt(topRow), score: scores[topRow] };
   // The full order, built when read: the placement first, then every other fitting row by score,
   // equal scores in the order of a seeded shuffle (a stable sort of the shuffled rows).
-  const order = (): Int32Array => {
+  const order = (now: ArrayLike<number>): Int32Array => {
     const fit = new Int32Array(fitCount);
-    summary.fillFit(fit);
+    if (now === scores) summary.fillFit(fit);
+    else for (let i = 0, k = 0; i < now.length; i++) if (now[i] >= 0) fit[k++] = i;
     shuffleRows(fit, fitCount, seed);
-    const sorted = stableByScoreDesc(fit, fitCount, scores);
+    const sorted = stableByScoreDesc(fit, fitCount, now);
     const at = sorted.indexOf(topRow);
     sorted.copyWithin(1, 0, at);
     sorted[0] = topRow;
     return sorted;
   };
   const ranked = (): RankedNode[] => {
-    const rows = order();
+    const scores = scoresNow();
+    const rows = order(scores);
     const out: RankedNode[] = new Array(fitCount);
     for (let k = 0; k < fitCount; k++) out[k] = k === 0 ? top : { node: nodeAt(rows[k]), score: scores[rows[k]] };
     return out;
@@ -457,12 +474,16 @@ async function scoreSet(set: NodeSet, rows: Int32Array, scorer: ScorerRef, reque
   if (!all) {
     const inherited = set.inheritedScores(key);
     if (inherited) {
-      // the previous snapshot's scores, with the replaced rows scored again (row-local: alone)
-      all = inherited.value.slice();
+      // The previous snapshot's scores, with the replaced rows scored again (row-local: alone).
+      // A handed-over vector is patched in place when a result reading it later can score its
+      // rows again by itself (a scorer function at hand, see runPass); else it is copied.
+      const inPlace = inherited.owned === true && scorer.score !== undefined;
+      all = inPlace ? inherited.value : inherited.value.slice();
       const rows = inherited.changed;
       const fn = scorer.score ?? (await loadScorer(scorer.module));
       const table = buildNodeTable(rows.map((r) => set.base[r]));
       const fresh = fn({ table, from: 0, to: rows.length, request: { cpus: request.cpus, memory: request.memory }, options: scorer.options, seed: seedOf(request.id) });
+      if (inPlace) patched(all);
       for (let k = 0; k < rows.length; k++) all[rows[k]] = fresh[k];
     } else all = Float64Array.from(await scoreRows(set, set.all, scorer, request, pool));
     set.keepScores(key, all);
