@@ -5,6 +5,7 @@
  * Names may contain a slash (`node-1/web`), so container paths are matched with a wildcard and
  * split on the known action suffix, like the original's `{name:.*}` routes.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClusterContainer, DockerJson } from '../engine/cluster-api.ts';
 import type { ApiContext } from './context.ts';
@@ -13,7 +14,8 @@ import { badRequest, NOT_FOUND_PAGE, notFound } from './errors.ts';
 import { createExec } from './exec.ts';
 import { containerId, ownerOf } from './lookup.ts';
 import { listContainersJson, PS_CONTENT_TYPE } from './ps.ts';
-import { engineJson, engineRequest, proxy, rawQuery } from './proxy.ts';
+import { engineJson, engineRequest, ownHeaders, proxy, proxyRaw, rawQuery, requestedVersion } from './proxy.ts';
+import { answerInspect } from './inspect-cache.ts';
 import { track } from './settle.ts';
 import { SwarmError } from '../errors.ts';
 import { checkJsonContentType, validateCreateBody } from './validate.ts';
@@ -86,12 +88,18 @@ export function decorateInspectBody(body: Buffer, owner: ClusterContainer): Buff
   return Buffer.concat([body.subarray(0, end), insert, body.subarray(end)]);
 }
 
-/** Proxy options of a container inspect (legacy: a fresh engine inspect plus `Node`). */
-export function inspectProxy(owner: ClusterContainer) {
+/**
+ * Proxy options of a container inspect (legacy: a fresh engine inspect plus `Node`); `keep` gets the
+ * engine's raw 200 answer (the inspect cache, inspect-cache.ts).
+ */
+export function inspectProxy(owner: ClusterContainer, keep?: (body: Buffer, headers: IncomingHttpHeaders) => void) {
   return {
     engine: owner.engine,
     path: `/containers/${containerId(owner)}/json`,
-    transformBody: (body: Buffer) => decorateInspectBody(body, owner),
+    transformBody: (body: Buffer, headers: IncomingHttpHeaders) => {
+      keep?.(body, headers);
+      return decorateInspectBody(body, owner);
+    },
   };
 }
 
@@ -146,8 +154,14 @@ export default async function containers(app: FastifyInstance, opts: { ctx: ApiC
     const { ref, action } = splitContainerPath(rest);
     const key = `${method} ${action}`;
     switch (key) {
-      case 'GET json':
-        return proxy(request, reply, inspectProxy(ownerOf(cluster, ref)));
+      case 'GET json': {
+        const owner = ownerOf(cluster, ref);
+        const own = ownHeaders(reply);
+        const query = rawQuery(request);
+        reply.hijack();
+        return answerInspect(ctx.inspectCache, reply.raw, own, owner, query, requestedVersion(request.raw),
+          (keep) => proxyRaw(request.raw, reply.raw, own, request.log, inspectProxy(owner, keep), query));
+      }
       case 'GET top': case 'GET logs': case 'GET stats': case 'GET changes': case 'GET export':
       case 'GET archive': case 'HEAD archive': case 'PUT archive': case 'GET attach/ws':
       case 'POST resize': case 'POST copy': case 'POST attach':

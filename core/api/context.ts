@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Core } from '../core.ts';
 import type { Cluster } from '../engine/cluster-api.ts';
+import type { InspectCache } from './inspect-cache.ts';
 
 export interface ApiTls {
   /** PEM text or path of the server certificate, key and CA. */
@@ -52,4 +53,6 @@ export interface ApiContext {
   eventListeners: number;
   /** Cache refreshes still running after their route answered (settle.ts); cache reads wait for them. */
   settling: Set<Promise<void>>;
+  /** Container inspect answers kept while provably current (inspect-cache.ts). */
+  inspectCache: InspectCache;
 }

@@ -12,6 +12,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import querystring from 'node:querystring';
 import type { ApiContext } from './context.ts';
 import { inspectProxy } from './containers.ts';
+import { answerInspect } from './inspect-cache.ts';
 import { ownerOf } from './lookup.ts';
 import { proxyRaw, setAdvertisedFor, setRequestedVersion } from './proxy.ts';
 import { listContainersJson, PS_CONTENT_TYPE } from './ps.ts';
@@ -69,7 +70,8 @@ export function fastPath(ctx: ApiContext): FastPath | undefined {
       } catch {
         return false; // 404 / unhealthy node: fastify's route answers it
       }
-      void proxyRaw(req, res, own, ctx.log, inspectProxy(owner), query);
+      void answerInspect(ctx.inspectCache, res, own, owner, query, version,
+        (keep) => proxyRaw(req, res, own, ctx.log, inspectProxy(owner, keep), query));
       return true;
     }
 

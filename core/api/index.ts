@@ -26,6 +26,7 @@ import { defaultForwarder, NO_PRIMARY, ReplicaForwarder, servedByReplica, type F
 import { advertisedMinVersion, advertisedVersion, checkRequestedVersion, stripVersion } from './versions.ts';
 import { DEFAULT_BODY_LIMIT } from './body.ts';
 import { CORS_HEADERS, fastPath } from './fast.ts';
+import { InspectCache, mutationTargets } from './inspect-cache.ts';
 import containers from './containers.ts';
 import exec from './exec.ts';
 import images from './images.ts';
@@ -69,6 +70,7 @@ export function buildApp(options: ApiOptions): FastifyInstance {
     role: () => role,
     eventListeners: 0,
     settling: new Set(),
+    inspectCache: new InspectCache(),
   };
   const app = Fastify({
     loggerInstance: log,
@@ -93,6 +95,9 @@ export function buildApp(options: ApiOptions): FastifyInstance {
 
   // Callback style: an async hook costs a promise and a microtask turn on every request.
   app.addHook('onRequest', (request, reply, done) => {
+    // A write through the manager drops the cached inspects it may change, when it starts and when it
+    // ends (inspect-cache.ts); reads (GET/HEAD) change nothing. Every non-GET request comes this way.
+    trackMutation(ctx, request.raw.method, request.url, reply.raw);
     const v = ctx.advertised();
     setAdvertisedFor(request.raw, v);
     reply.header('Api-Version', v);
@@ -112,6 +117,7 @@ export function buildApp(options: ApiOptions): FastifyInstance {
     app.options('*', async (_request, reply) => reply.code(200).send(''));
   }
   installErrorHandling(app);
+  app.addHook('onClose', (_app, done) => { ctx.inspectCache.close(); done(); });
 
   const plugin = { ctx, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT };
   app.register(system, plugin);
@@ -125,6 +131,15 @@ export function buildApp(options: ApiOptions): FastifyInstance {
   app.register(session, plugin);
   app.register(swarm, plugin);
   return app;
+}
+
+/** See the onRequest hook: drop the cached inspects a write may change, now and once `until` closes. */
+function trackMutation(ctx: ApiContext, method: string | undefined, url: string, until: { once(e: 'close', f: () => void): unknown }): void {
+  if (method === 'GET' || method === 'HEAD') return;
+  const targets = mutationTargets(ctx.cluster, method, url);
+  if (targets !== 'all' && targets.length === 0) return;
+  ctx.inspectCache.mutation(targets);
+  until.once('close', () => ctx.inspectCache.mutation(targets));
 }
 
 /** A parsed `--host` value. */
@@ -232,6 +247,8 @@ export async function startApi(options: ApiOptions): Promise<ApiServer> {
   };
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const r = roleBox.get();
+    // Hijacked attach / exec start do not pass fastify's onRequest hook.
+    if (r.role !== 'replica') trackMutation(ctx, req.method, req.url ?? '/', socket);
     if (r.role === 'replica') {
       void replica.handleUpgrade(req, socket, head).then((taken) => {
         if (!taken) hijackUpgrade({ cluster: options.cluster, log: ctx.log, advertised: ctx.advertised }, req, socket, head);
@@ -274,7 +291,8 @@ export async function startApi(options: ApiOptions): Promise<ApiServer> {
   return {
     app,
     addresses,
-    setRole(r) { roleBox.set({ ...r }); replica.setRole(r); },
+    // Writes made through another manager meanwhile were not seen here: start the inspect cache afresh.
+    setRole(r) { roleBox.set({ ...r }); replica.setRole(r); ctx.inspectCache.clear(); },
     async close() {
       if (closed) return;
       closed = true;

@@ -192,8 +192,8 @@ export interface ProxyOptions {
   body?: Buffer | null;
   /** Buffer a 2xx JSON answer and rewrite it before it goes back. */
   transformJson?: (json: any) => unknown | Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  /** Like `transformJson`, on the raw bytes (no parse/serialise round trip when the edit is local). */
-  transformBody?: (body: Buffer) => Buffer;
+  /** Like `transformJson`, on the raw bytes (no parse/serialise round trip when the edit is local); gets the engine's headers too. */
+  transformBody?: (body: Buffer, headers: IncomingHttpHeaders) => Buffer;
   /** Called once the engine has answered (status known), e.g. to refresh the cache. Errors are logged. */
   after?: (status: number) => void | Promise<void>;
   /** Wait for `after` before the response ends (so the next client call sees the new state). */
@@ -318,7 +318,7 @@ export function proxyRaw(
           try {
             const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
             const out = opts.transformBody
-              ? opts.transformBody(body)
+              ? opts.transformBody(body, up.headers)
               : Buffer.from(JSON.stringify(await opts.transformJson!(JSON.parse(body.toString('utf8')))));
             await runAfter();
             const h = backHeaders(up, own, true);

@@ -66,6 +66,7 @@ export default async function system(app: FastifyInstance, opts: { ctx: ApiConte
       memoryUsage: process.memoryUsage(),
       uptime: process.uptime(),
       eventListeners: ctx.eventListeners,
+      inspectCache: { hits: ctx.inspectCache.hits, misses: ctx.inspectCache.misses, stores: ctx.inspectCache.stores, size: ctx.inspectCache.size },
       engines: ctx.cluster.engines().map((e) => ({ name: e.name, addr: e.addr, state: e.state, error: e.error })),
     }));
   }
