@@ -3,6 +3,7 @@
  * Disconnected when removed), and the cached containers, images, networks and volumes.
  * Periodic refresh lives in refresh.ts, the event monitor in monitor.ts; both drive this object.
  */
+import './lazy-ssh.ts'; // before dockerode: docker-modem's ssh2 only when used (lazy-ssh.ts)
 import { lookup } from 'node:dns/promises';
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';

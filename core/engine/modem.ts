@@ -16,6 +16,7 @@
  *
  * Every call's outcome goes to `onOutcome` (health counting, see transport.ts on stale connections).
  */
+import './lazy-ssh.ts'; // before dockerode: docker-modem's ssh2 only when used (lazy-ssh.ts)
 import Modem from 'docker-modem';
 import type { EngineTransport, Outcome, TransportRequest } from './transport.ts';
 
