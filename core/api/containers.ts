@@ -65,6 +65,11 @@ export async function startOnEngine(ctx: ApiContext, owner: ClusterContainer): P
   track(ctx, `cache refresh after start of ${id}`, owner.engine.refreshContainer(id, since));
 }
 
+/** The `Node` object of decorateInspect, as JSON text. */
+export function nodeJson(e: ClusterContainer['engine']): string {
+  return JSON.stringify({ ID: e.id, IP: e.ip, Addr: e.addr, Name: e.name, Cpus: e.cpus, Memory: e.memory, Labels: e.labels });
+}
+
 const HOST_IP = Buffer.from('"HostIp"');
 const CLOSE = 0x7d; // '}'
 
@@ -82,8 +87,7 @@ export function decorateInspectBody(body: Buffer, owner: ClusterContainer): Buff
   }
   let prev = end - 1;
   while (prev >= 0 && (body[prev] === 0x0a || body[prev] === 0x0d || body[prev] === 0x20 || body[prev] === 0x09)) prev--;
-  const e = owner.engine;
-  const node = JSON.stringify({ ID: e.id, IP: e.ip, Addr: e.addr, Name: e.name, Cpus: e.cpus, Memory: e.memory, Labels: e.labels });
+  const node = nodeJson(owner.engine);
   const insert = Buffer.from(`${body[prev] === 0x7b ? '' : ','}"Node":${node}`);
   return Buffer.concat([body.subarray(0, end), insert, body.subarray(end)]);
 }

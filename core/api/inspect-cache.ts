@@ -28,7 +28,7 @@
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Cluster, ClusterContainer, DockerJson, Engine } from '../engine/cluster-api.ts';
-import { decorateInspectBody, splitContainerPath } from './containers.ts';
+import { decorateInspectBody, nodeJson, splitContainerPath } from './containers.ts';
 import { containerId } from './lookup.ts';
 import { engineVersionPrefix, stripVersion } from './versions.ts';
 
@@ -44,6 +44,9 @@ interface Entry {
   body: Buffer;
   /** The engine's answer headers as the proxy passes them on (no hop-by-hop, length or date). */
   headers: OutgoingHttpHeaders;
+  /** The decorated answer last given, and the `Node` it was decorated with (node IP included). */
+  out?: Buffer;
+  node?: string;
 }
 
 /** An inspect in flight whose answer may be stored. */
@@ -221,7 +224,13 @@ export function answerInspect(
   const hit = cache.lookup(owner, version);
   if (hit) {
     cache.hits += 1;
-    const out = decorateInspectBody(hit.body, owner);
+    // Decorated again only when the engine's identity (name, IP, labels, resources) moved.
+    const node = nodeJson(owner.engine);
+    if (hit.out === undefined || hit.node !== node) {
+      hit.out = decorateInspectBody(hit.body, owner);
+      hit.node = node;
+    }
+    const out = hit.out;
     res.writeHead(200, { ...hit.headers, ...own, 'content-length': out.length });
     res.end(out);
     return Promise.resolve();
