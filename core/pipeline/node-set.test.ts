@@ -314,6 +314,34 @@ test('a result read after a newer placement patched its scores in place still gi
   }
 });
 
+test('pool: a table patched in place reaches the arena as its patched rows, and scores as a cold table does', async () => {
+  // not row-local and reads the table on every placement, so every placement goes to the pool
+  const reader = (): SwarmPlugin => ({
+    name: 'strategy-reader',
+    apply(c) {
+      c.hooks.rank.tap('strategy-reader', () => ({
+        name: 'reader', module: new URL('./rank-pool-threshold.scorer.ts', import.meta.url).href, options: {}, workerSafe: true,
+      }));
+    },
+  });
+  const core = coreWith(reader());
+  const cold = coreWith(reader());
+  const log = new SnapshotLog();
+  let nodes: readonly NodeView[] = Object.freeze(Array.from({ length: 40 }, (_, i) => node(`n${i}`).used(i % 4, (i % 3) * GiB).build()));
+  log.record(nodes, undefined);
+  const req = request().id('arena').cpus(1).build();
+  const at = async (c: ReturnType<typeof coreWith>, snap: readonly NodeView[], p?: RankPool) =>
+    (await schedule(c, snap, req, p ? { pool: p } : {})).ranked.map((r) => [r.node.name, r.score]);
+  for (let step = 0; step < 12; step++) {
+    assert.deepEqual(await at(core, nodes, pool), await at(cold, nodes.map((n) => ({ ...n }))), `step ${step}`);
+    const i = (step * 7) % 40;
+    const next = [...nodes];
+    next[i] = node(`n${i}`).used((step % 4) + 1, step % 2 ? GiB : 0).build();
+    nodes = Object.freeze(next);
+    log.record(nodes, [i]);
+  }
+});
+
 test('the chunked snapshot comparison gives the set nodeSetOf gives, turning between chunks', async () => {
   const make = (tag: string) => Object.freeze(Array.from({ length: 40 }, (_, i) => node(`ch-${i}`).label('tag', tag).build()));
   const first = make('a');

@@ -70,6 +70,35 @@ interface Inherited<T> {
   changed: readonly number[];
   /** The value was handed over (nobody else uses it): patch it in place instead of copying. */
   owned?: boolean;
+  /** The table's version when it was handed over (tables only). */
+  version?: number;
+}
+
+/** Per table object patched in place: which rows each patch wrote, newest last (bounded). */
+const tablePatches = new WeakMap<NodeTable, { from: number; to: number; rows: readonly number[] }[]>();
+const MAX_TABLE_PATCHES = 64;
+
+function recordTablePatch(table: NodeTable, from: number, to: number, rows: readonly number[]): void {
+  let log = tablePatches.get(table);
+  if (!log) tablePatches.set(table, (log = []));
+  log.push({ from, to, rows });
+  if (log.length > MAX_TABLE_PATCHES) log.shift();
+}
+
+/** The rows written to `table` between versions `since` and `now`, when its patch log covers them. */
+function tableRowsChanged(table: NodeTable, since: number, now: number): number[] | undefined {
+  if (since === now) return [];
+  const log = tablePatches.get(table);
+  if (!log) return undefined;
+  let at = log.length - 1;
+  while (at >= 0 && log[at].to !== now) at--;
+  const rows = new Set<number>();
+  for (let v = now; v !== since; at--) {
+    if (at < 0 || log[at].to !== v) return undefined;
+    for (const r of log[at].rows) rows.add(r);
+    v = log[at].from;
+  }
+  return [...rows];
 }
 
 /** Score vectors that two sets hold (a set derived without changes shares them): copied, never patched. */
@@ -158,10 +187,23 @@ export class NodeSet {
         for (const row of inh.changed) writeRow(table, row, this.base[row]);
         this.#table = table;
         this.#inheritedTable = undefined;
-      } else this.#table = buildNodeTable(this.base);
-      this.#tableVersion = ++tableVersions;
+        this.#tableVersion = ++tableVersions;
+        if (inh.owned && inh.version !== undefined) recordTablePatch(table, inh.version, this.#tableVersion, inh.changed);
+      } else {
+        this.#table = buildNodeTable(this.base);
+        this.#tableVersion = ++tableVersions;
+      }
     }
     return this.#table;
+  }
+
+  /**
+   * Rows of `table` written since it had version `since` (the same table object, patched in place
+   * by the sets derived since), or undefined when that is not known. Lets the rank pool update its
+   * copy of the table instead of writing all of it again.
+   */
+  rowsChangedSince(since: number): readonly number[] | undefined {
+    return tableRowsChanged(this.table, since, this.version);
   }
 
   /** Identifies the contents of `table` (see RowSource in rank-pool.ts). */
@@ -260,6 +302,7 @@ export class NodeSet {
     if (rows.length === 0) {
       // only nodes outside the schedulable set changed: share everything
       next.#table = this.#table;
+      next.#tableVersion = this.#tableVersion;
       next.#inheritedTable = this.#inheritedTable;
       next.#verdicts = this.#verdicts;
       for (const [k, v] of this.#scores) {
@@ -290,11 +333,11 @@ export class NodeSet {
       // Hand the table over when no pool call reads it: the next snapshot patches its few rows
       // in place (this set builds a new one if it is ever used again). Else copy on write.
       const owned = this.#pins === 0;
-      next.#inheritedTable = { value: this.#table, changed: rows, owned };
+      next.#inheritedTable = { value: this.#table, changed: rows, owned, version: this.#tableVersion };
       if (owned) this.#table = undefined;
     } else if (this.#inheritedTable) {
       const changed = merge(this.#inheritedTable.changed);
-      if (changed) next.#inheritedTable = { value: this.#inheritedTable.value, changed, owned: this.#inheritedTable.owned };
+      if (changed) next.#inheritedTable = { ...this.#inheritedTable, changed };
       if (this.#inheritedTable.owned) this.#inheritedTable = undefined;
     }
     // Score vectors are handed over too (patched in place by the next set, see scoreSet in

@@ -56,6 +56,8 @@ export interface RowSource {
   readonly table: NodeTable;
   /** Identifies the table's contents when the same table object is patched in place (optional). */
   readonly version?: number;
+  /** Rows of `table` written since it had version `since`, if known: only those are copied again. */
+  rowsChangedSince?(since: number): readonly number[] | undefined;
 }
 
 export interface RankPool {
@@ -121,7 +123,10 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
         held = undefined; // offsets of a held table depend on its count only, but be plain about it
       }
       if (held !== source.table || heldVersion !== source.version) {
-        writeTable(arena, source.table);
+        // The same table patched in place since the arena got it: copy the patched rows only.
+        const changed = held === source.table && heldVersion !== undefined ? source.rowsChangedSince?.(heldVersion) : undefined;
+        if (changed) writeRows(arena, source.table, changed);
+        else writeTable(arena, source.table);
         held = source.table;
         heldVersion = source.version;
         version++;
@@ -196,6 +201,16 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
 function writeTable(buffer: ArrayBufferLike, table: NodeTable): void {
   const into = tableView(buffer, 0, table.count);
   for (const c of COLUMNS) into[c].set(table[c]);
+}
+
+/** Copy rows `rows` of a table into the table `buffer` holds at offset 0 (same row count). */
+function writeRows(buffer: ArrayBufferLike, table: NodeTable, rows: readonly number[]): void {
+  const into = tableView(buffer, 0, table.count);
+  for (const c of COLUMNS) {
+    const src = table[c];
+    const dst = into[c];
+    for (const r of rows) dst[r] = src[r];
+  }
 }
 
 /** Rows [from, to) of `out` = rows rows[from..to) of `table`; the rest of `out` is left as it is. */
