@@ -72,11 +72,17 @@ async function inspect(id: string, query = ''): Promise<{ text: string; hit: boo
   return { text: r.text, hit: cache().hits > before, headers: r.headers };
 }
 
-/** Inspect until an answer comes from the cache (the events of the last change have arrived). */
+/**
+ * Inspect until an answer comes from the cache (the events of the last change have arrived; a
+ * container made straight on the engine is unknown to the manager until its create event is in).
+ */
 async function cachedInspect(id: string): Promise<{ text: string; headers: Record<string, unknown> }> {
   for (let i = 0; i < 100; i++) {
-    const r = await inspect(id);
-    if (r.hit) return r;
+    const known = (await apiCall(m.host, 'GET', `/v1.41/containers/${id}/json?size=0`)).status !== 404;
+    if (known) {
+      const r = await inspect(id);
+      if (r.hit) return r;
+    }
     await new Promise((res) => setTimeout(res, 50));
   }
   throw new Error(`inspect of ${id} never answered from the cache`);
