@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createdInspect, EngineImpl, splitAddr, type EngineOwner } from './engine.ts';
+import { createdInspect, EngineImpl, sameSummary, splitAddr, type EngineOwner } from './engine.ts';
 import { containerView, summaryFromInspect } from './views.ts';
 import { resolveOptions } from './options.ts';
 import { createBodyOf } from './cluster.ts';
@@ -111,4 +111,15 @@ test('createdInspect: a named create is cached as the engine would show it befor
   // A string Cmd (old API versions) and no command at all.
   assert.equal(createdInspect('x', 'y', { Image: 'busybox', Cmd: 'top' }).Path, 'top');
   assert.equal(createdInspect('x', 'y', { Image: 'busybox' }).Path, '');
+});
+
+test('sameSummary: list summaries compared without the clock-driven Status text', () => {
+  const a = { Id: 'x', Names: ['/web'], State: 'running', Status: 'Up 5 minutes', Labels: { k: 'v' }, Ports: [{ PrivatePort: 80, Type: 'tcp' }] };
+  assert.equal(sameSummary(a, { ...a, Status: 'Up 6 minutes' }), true);
+  assert.equal(sameSummary(a, { ...a, State: 'exited' }), false);
+  assert.equal(sameSummary(a, { ...a, Labels: { k: 'w' } }), false);
+  assert.equal(sameSummary(a, { ...a, Ports: [] }), false);
+  assert.equal(sameSummary(a, { ...a, Names: ['/web', '/other/db'] }), false);
+  assert.equal(sameSummary(a, { ...a, Mounts: [] }), false, 'a field more');
+  assert.equal(sameSummary(undefined, a), false);
 });

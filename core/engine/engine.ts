@@ -550,6 +550,11 @@ export class EngineImpl implements Engine {
         }
         // The list entry is the freshest summary (state, ports, Status text); the inspect adds details.
         const summary = shifted.summary;
+        if (!needInspect && old && sameSummary(old.summary, summary)) {
+          // Nothing moved: the same entry (and the views, ps rows and indexes derived from it) stays.
+          next.set(s.Id, old);
+          continue;
+        }
         next.set(s.Id, {
           summary, inspect, view: containerView(summary, inspect, this.cpus), seq: startSeq,
           ...(needInspect ? { inspectSeq: startSeq } : old?.inspectSeq !== undefined ? { inspectSeq: old.inspectSeq } : {}),
@@ -559,9 +564,15 @@ export class EngineImpl implements Engine {
     await Promise.all(Array.from({ length: Math.min(INSPECT_CONCURRENCY, list.length) }, worker));
     // Containers written by an inspect that started after this list stay (e.g. one just created).
     for (const [id, c] of this.cache) if (!next.has(id) && c.seq > startSeq) next.set(id, c);
-    this.cache.clear();
-    for (const [id, c] of next) this.cache.set(id, c);
-    this.touch();
+    let changed = next.size !== this.cache.size;
+    for (const [id, c] of next) if (changed || this.cache.get(id) !== c) { changed = true; break; }
+    // A refresh that found nothing new (the usual case) rebuilds nothing: at 1,000 engines every
+    // tick used to re-derive every container's view and the engine's node view and indexes.
+    if (changed) {
+      this.cache.clear();
+      for (const [id, c] of next) this.cache.set(id, c);
+      this.touch();
+    }
     // Drops before this list started are reflected in it; later ones still guard lists in flight.
     for (const [id, at] of this.dropped) if (at <= startSeq) this.dropped.delete(id);
   }
@@ -874,6 +885,25 @@ export class EngineImpl implements Engine {
 }
 
 const NO_EXTRA: readonly NodeView['containers'][number][] = Object.freeze([]);
+
+/**
+ * Two list summaries of a container say the same, `Status` aside: that text ("Up 5 minutes") moves
+ * with the clock, and ps derives it from the cached inspect's state instead (core/api/ps.ts).
+ */
+export function sameSummary(a: DockerJson | undefined, b: DockerJson): boolean {
+  if (!a) return false;
+  const keys = Object.keys(b);
+  if (Object.keys(a).length !== keys.length) return false;
+  for (const k of keys) {
+    if (k === 'Status') continue;
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+    if (JSON.stringify(x) !== JSON.stringify(y)) return false;
+  }
+  return true;
+}
 
 /** Errors of a create whose image was missing on the engine and could not be pulled there. */
 const imageMissing = new WeakSet<object>();
