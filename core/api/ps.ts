@@ -8,7 +8,7 @@ import type { ClusterContainer, DockerJson, Engine } from '../engine/cluster-api
 import type { ApiContext } from './context.ts';
 import { boolParam, intParam, parseFilters } from './body.ts';
 import { badRequest, internal, notFound } from './errors.ts';
-import { settled } from './settle.ts';
+import { settled, within } from './settle.ts';
 
 /** docker/go-units HumanDuration. */
 export function humanDuration(ms: number): string {
@@ -205,6 +205,9 @@ export async function listContainers(ctx: ApiContext, query: Record<string, stri
   }
   await Promise.allSettled(refresh);
   await settled(ctx); // a start that just answered: list what it changed
+  // A container created a moment ago is cached from its spec until the engine's inspect comes
+  // (core/engine/README.md): ask for that inspect now rather than list the spec's guesses.
+  await within(cluster.settleCreated?.());
 
   const preds = buildFilters(filters);
   const showHidden = all || before !== undefined || (limit !== undefined && limit > 0);

@@ -29,3 +29,11 @@ export function settled(ctx: ApiContext, maxMs = SETTLE_MAX_MS): Promise<void> |
     new Promise<void>((resolve) => { timer = setTimeout(resolve, maxMs); timer.unref(); }),
   ]).finally(() => clearTimeout(timer));
 }
+
+/** `work`, waited for at most `maxMs` (undefined: nothing to wait for). */
+export async function within(work: Promise<void> | undefined, maxMs = SETTLE_MAX_MS): Promise<void> {
+  if (!work) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((resolve) => { timer = setTimeout(resolve, maxMs); timer.unref(); })]);
+  clearTimeout(timer);
+}

@@ -121,6 +121,12 @@ export interface PlanReport {
 }
 
 export interface Cluster {
+  /**
+   * Optional: replace the cache entries of containers just created through this manager, which
+   * are made from their create spec until the engine's inspect comes, by that inspect now;
+   * undefined when there is none.
+   */
+  settleCreated?(): Promise<void> | undefined;
   /** Every engine, pending ones included, naturally sorted by name. */
   engines(): readonly Engine[];
   /** Engine by ID, address or name. */

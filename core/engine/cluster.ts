@@ -334,6 +334,15 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     return this.flat;
   }
 
+  settleCreated(): Promise<void> | undefined {
+    let waits: Promise<void>[] | undefined;
+    for (const e of this.byAddr.values()) {
+      const w = e.settleCreated();
+      if (w) (waits ??= []).push(w);
+    }
+    return waits && Promise.all(waits).then(() => undefined);
+  }
+
   containers(): readonly ClusterContainer[] {
     return this.flatIndex().list;
   }

@@ -169,6 +169,8 @@ export class EngineImpl implements Engine {
   private readonly inspecting = new Map<string, { seq: number; done: Promise<void>; after?: InspectAfter }>();
   /** Engine create calls in flight (until their container is cached): see refreshForEvent. */
   private readonly creates = new Set<Promise<unknown>>();
+  /** Containers cached from their create spec (cacheCreated) and maybe not yet replaced by an inspect. */
+  private readonly provisionalIds = new Set<string>();
   /** Containers dropped (destroyed) during a list in flight, with the sequence of the drop. */
   private readonly dropped = new Map<string, number>();
   private imageList: EngineImage[] = [];
@@ -598,12 +600,32 @@ export class EngineImpl implements Engine {
     const inspect = createdInspect(id, name, spec);
     const summary = summaryFromInspect(inspect);
     this.cache.set(id, { summary, inspect, view: containerView(summary, inspect, this.cpus), seq: ++this.seq, after: { action: 'create', since: this.seq }, provisional: true });
+    this.provisionalIds.add(id);
     this.touch();
     const timer = setTimeout(() => {
       if (this.closed || !this.cache.get(id)?.provisional || this.inspecting.has(id)) return;
       this.inspectInto(id).catch((err) => this.log.debug({ err, id }, 'inspect after create failed'));
     }, CREATED_INSPECT_DELAY);
     timer.unref();
+  }
+
+  /**
+   * Replace every entry still made from a create spec (cacheCreated) by the engine's inspect now;
+   * resolves when they are done. Undefined when there is none: the common case costs nothing.
+   * `ps` asks for it, so that a listing never shows a spec-made entry (no image ID, no image
+   * default command).
+   */
+  settleCreated(): Promise<void> | undefined {
+    let waits: Promise<void>[] | undefined;
+    for (const id of this.provisionalIds) {
+      if (!this.cache.get(id)?.provisional) {
+        this.provisionalIds.delete(id);
+        continue;
+      }
+      const running = this.inspecting.get(id);
+      (waits ??= []).push(running ? running.done : this.inspectInto(id));
+    }
+    return waits && Promise.all(waits).then(() => undefined, () => undefined);
   }
 
   /** Raw inspect, or undefined when the engine says the container does not exist. */

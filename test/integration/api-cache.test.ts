@@ -71,6 +71,17 @@ test('ps right after create, start and rm through the manager', async () => {
   assert.equal((await ps()).find((r) => r.Id === id), undefined);
 });
 
+test('ps right after a create lists what the engine says: the image ID and the image default command', async () => {
+  // No Cmd: the command comes from the image, which only the engine's inspect tells.
+  const r = await apiCall(m.host, 'POST', `/v1.41/containers/create?name=${uniqueName('cache')}`, { Image: 'busybox', Labels: { [labelKey]: labelValue } });
+  assert.equal(r.status, 201, r.text);
+  const id = r.json().Id as string;
+  const row = (await ps()).find((x) => x.Id === id) as (Row & { ImageID: string; Command: string }) | undefined;
+  assert.ok(row, 'listed');
+  assert.match(row.ImageID, /^sha256:/);
+  assert.equal(row.Command, 'sh');
+});
+
 test('a container that exits at once is never listed as created after its start answered', async () => {
   for (let i = 0; i < 3; i++) {
     const id = await create(['true']);
