@@ -144,7 +144,7 @@ test('changes made straight on the engine show in the next manager inspect once 
     { what: 'unpause', event: 'unpause', change: () => direct('POST', `/containers/${id}/unpause`), check: (j) => assert.equal(j.State.Paused, false) },
     { what: 'rename', event: 'rename', change: () => direct('POST', `/containers/${id}/rename?name=${newName}`), check: (j) => assert.equal(j.Name, `/${newName}`) },
     { what: 'update', event: 'update', change: () => direct('POST', `/containers/${id}/update`, { CpuShares: 512 }), check: (j) => assert.equal(j.HostConfig.CpuShares, 512) },
-    { what: 'network connect', event: 'connect', change: () => direct('POST', `/networks/${net}/connect`, { Container: id }), check: (j) => assert.ok(j.NetworkSettings.Networks[net]) },
+    { what: 'network connect', event: 'connect', change: () => direct('POST', `/networks/${net}/connect`, { Container: id }), check: (j) => assert.ok(j.NetworkSettings.Networks[net], `connected to ${net}`) },
     { what: 'stop', event: 'stop', change: () => direct('POST', `/containers/${id}/stop?t=0`), check: (j) => assert.equal(j.State.Running, false) },
     { what: 'start', event: 'start', change: () => direct('POST', `/containers/${id}/start`), check: (j) => assert.equal(j.State.Running, true) },
     // Last: a running exec keeps the container out of the cache (its ExecIDs move on exec_die).
@@ -157,6 +157,9 @@ test('changes made straight on the engine show in the next manager inspect once 
       check: (j) => assert.equal(j.ExecIDs?.length, 1),
     },
   ];
+  // Every check has a message: a bare assert.ok that fails (as these must before the change) makes
+  // Node re-parse this file's source with acorn to word its message, which on this tsx-loaded file
+  // took over two minutes of CPU.
   for (const step of steps) {
     const old = await cachedInspect(id); // the cache holds the state before the change
     assert.throws(() => step.check(JSON.parse(old.text)), Error, `${step.what}: already visible before the change`);
