@@ -23,17 +23,16 @@ export function track(ctx: ApiContext, what: string, work: Promise<unknown>): vo
 /** Resolves once the background refreshes started before this call are done (or after `maxMs`). */
 export function settled(ctx: ApiContext, maxMs = SETTLE_MAX_MS): Promise<void> | undefined {
   if (ctx.settling.size === 0) return undefined;
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    Promise.all([...ctx.settling]).then(() => undefined),
-    new Promise<void>((resolve) => { timer = setTimeout(resolve, maxMs); timer.unref(); }),
-  ]).finally(() => clearTimeout(timer));
+  return within(Promise.all([...ctx.settling]).then(() => undefined), maxMs);
 }
 
 /** `work`, waited for at most `maxMs` (undefined: nothing to wait for). */
 export async function within(work: Promise<void> | undefined, maxMs = SETTLE_MAX_MS): Promise<void> {
   if (!work) return;
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work, new Promise<void>((resolve) => { timer = setTimeout(resolve, maxMs); timer.unref(); })]);
-  clearTimeout(timer);
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => { timer = setTimeout(resolve, maxMs); timer.unref(); })]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
