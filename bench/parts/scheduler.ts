@@ -184,13 +184,21 @@ export const part: BenchPart = {
     }
 
     let seq = 0;
-    const nextRequest = (): PlacementRequest => {
+    /**
+     * A new request (unique id). `kind` picks its body from REQUEST_BODIES; by default the bodies
+     * come in turn. Sides compared with each other pass the same kind, so each measures the same
+     * mix of requests: taking the bodies in turn across interleaved sides gave each side its own
+     * fixed subset of kinds (with 4 kinds and 2 sides alternating order, in-thread always got
+     * plain and affinity+port, the pool cpu+memory and constraint), which made pool / in-thread
+     * compare different work.
+     */
+    const nextRequest = (kind?: number): PlacementRequest => {
       const i = seq++;
-      return buildRequest(structuredClone(REQUEST_BODIES[i % REQUEST_BODIES.length]), `bench-${i}`, { id: `bench-req-${i}` });
+      return buildRequest(structuredClone(REQUEST_BODIES[(kind ?? i) % REQUEST_BODIES.length]), `bench-${i}`, { id: `bench-req-${i}` });
     };
     /** One decision, timed; on a LiveCluster its placement is then committed (untimed). */
-    const timeOne = async (core: Core, cluster: LiveCluster | readonly NodeView[], pool?: unknown): Promise<number> => {
-      const request = nextRequest();
+    const timeOne = async (core: Core, cluster: LiveCluster | readonly NodeView[], pool?: unknown, kind?: number): Promise<number> => {
+      const request = nextRequest(kind);
       const live = cluster instanceof LiveCluster ? cluster : undefined;
       const nodes = live ? live.nodes : (cluster as readonly NodeView[]);
       const t0 = process.hrtime.bigint();
@@ -219,8 +227,8 @@ export const part: BenchPart = {
           // Warm up JIT and pool workers (piscina needs ~30 tasks per worker to be warm).
           const warm = size >= 100_000 ? 2 : size >= 10_000 ? 10 : 40;
           for (let i = 0; i < warm; i++) {
-            await timeOne(core, nodes);
-            if (poolHandle) await timeOne(core, nodes, poolHandle.pool);
+            await timeOne(core, nodes, undefined, i);
+            if (poolHandle) await timeOne(core, nodes, poolHandle.pool, i);
           }
           const inline: number[] = [];
           const pooled: number[] = [];
@@ -229,12 +237,14 @@ export const part: BenchPart = {
             if (r >= minRounds && Date.now() - start > budgetMs) break;
             if (ctx.signal.aborted) break;
             // Alternate the order so neither side always runs on a warmer cache.
+            // Both sides get the same kind of request in a round; the kinds come in turn by round.
+            // Alternate the order so neither side always runs on a warmer cache.
             if (r % 2 === 0 || !poolHandle) {
-              inline.push(await timeOne(core, nodes));
-              if (poolHandle) pooled.push(await timeOne(core, nodes, poolHandle.pool));
+              inline.push(await timeOne(core, nodes, undefined, r));
+              if (poolHandle) pooled.push(await timeOne(core, nodes, poolHandle.pool, r));
             } else {
-              pooled.push(await timeOne(core, nodes, poolHandle.pool));
-              inline.push(await timeOne(core, nodes));
+              pooled.push(await timeOne(core, nodes, poolHandle.pool, r));
+              inline.push(await timeOne(core, nodes, undefined, r));
             }
           }
           const si = summarize(inline);
@@ -259,10 +269,11 @@ export const part: BenchPart = {
           ...DEFAULT_FILTERS.map((f, i) => ({ name: `spread + ${f}`, core: createCore({ plugins: [filterPlugins[i], strategyFactories.spread].flatMap((x) => x()) }) })),
         ];
         const samples = configs.map(() => [] as number[]);
-        for (const c of configs) for (let i = 0; i < 10; i++) await timeOne(c.core, nodes); // warm-up
+        for (const c of configs) for (let i = 0; i < 10; i++) await timeOne(c.core, nodes, undefined, i); // warm-up
         const t0 = Date.now();
         for (let r = 0; r < (ctx.quick ? 200 : 2_000) && (r < 10 || Date.now() - t0 < (ctx.quick ? 3_000 : 20_000)); r++) {
-          for (let k = 0; k < configs.length; k++) samples[k].push(await timeOne(configs[k].core, nodes));
+          // every configuration gets the same kind of request in a round (see nextRequest)
+          for (let k = 0; k < configs.length; k++) samples[k].push(await timeOne(configs[k].core, nodes, undefined, r));
         }
         configs.forEach((c, k) => {
           const sm = summarize(samples[k]);
