@@ -9,7 +9,8 @@ import health from '../../plugins/filter-health/index.ts';
 // a third-party scorer shaped like a published package (plain JS module, no in-process `score`)
 import fixture from '../../test/fixtures/swarm-plugin-strategy-fixture/index.js';
 import { createRankPool, type RankPool } from './rank-pool.ts';
-import { schedule, scoreNodes } from './schedule.ts';
+import { schedule, scoreNodes, scoreRows, seedOf, summarize } from './schedule.ts';
+import { nodeSetOf } from './node-set.ts';
 import type { NodeView } from '../types.ts';
 
 function cluster(count: number, seed: number): NodeView[] {
@@ -109,4 +110,49 @@ test('a scorer module that fails is reported', async () => {
   const req = request().build();
   await assert.rejects(scoreNodes(cluster(3, 1), { name: 'x', module: new URL('./node-table.ts', import.meta.url).href, options: {}, workerSafe: true }, req, pool),
     /does not export a score function/);
+});
+
+test('each thread summarizes the chunk it scored: the summary is that of one scan of the scores', async () => {
+  const same = (count: number) => Array.from({ length: count }, (_, i) => node(`s${i}`).cpus(4).memory(8 * GiB).build());
+  for (const [name, make] of strategies) {
+    const core = createCore({ plugins: [make()] });
+    for (const [nodes, memory] of [
+      [cluster(1, 1), GiB], [cluster(2, 2), GiB], [cluster(5, 3), 0], [cluster(3001, 4), 2 * GiB], [cluster(20_000, 5), GiB],
+      [same(999), GiB], // every node scores the same: the best is shared across chunks
+      [cluster(500, 6), 1024 * GiB], // nothing fits (spread, binpack): no best
+    ] as const) {
+      const set = nodeSetOf(nodes);
+      for (const rows of [set.all, set.all.filter((r) => r % 3 !== 1)]) {
+        if (rows.length === 0) continue;
+        const req = request().id(`sum-${name}-${nodes.length}-${rows.length}`).memory(memory).build();
+        const scorer = core.scorer(req);
+        const { scores, summary } = await pool.rankRows!(set, rows, scorer, { cpus: req.cpus, memory: req.memory }, seedOf(req.id));
+        const scan = summarize(scores);
+        const label = `${name}, ${nodes.length} nodes, ${rows.length} rows`;
+        assert.deepEqual(summary, { fitCount: scan.fitCount, best: scan.best, bestAt: scan.bestAt, bestCount: scan.bestCount }, label);
+        assert.deepEqual(Array.from(scores), Array.from(await scoreRows(set, rows, scorer, req)), label);
+      }
+    }
+  }
+});
+
+test('a scorer that fails only in a worker is reported, and the pool goes on working', async () => {
+  const req = request().build();
+  const failing = { name: 'fails-in-worker', module: new URL('./rank-pool.test-scorer.ts', import.meta.url).href, options: {}, workerSafe: true };
+  await assert.rejects(scoreNodes(cluster(300, 1), failing, req, pool), /worker-only failure/);
+  const core = createCore({ plugins: [spread()] });
+  const nodes = cluster(300, 2);
+  assert.deepEqual(Array.from(await scoreNodes(nodes, core.scorer(req), req, pool)), Array.from(await scoreNodes(nodes, core.scorer(req), req)));
+});
+
+test('close() right after calls waits for the replies of their tasks', async () => {
+  // Calls return once the workers' done flags are set, before piscina has their reply messages:
+  // closing then must not leave a reply arriving at a destroyed pool (piscina throws on it).
+  const p = createRankPool({ threshold: 0, threads: 2 });
+  const core = createCore({ plugins: [random()] });
+  const set = nodeSetOf(cluster(5000, 3));
+  const req = request().build();
+  for (let i = 0; i < 20; i++) await p.rankRows!(set, set.all, core.scorer(req), { cpus: 0, memory: 0 }, i);
+  await p.close();
+  await new Promise((resolve) => setTimeout(resolve, 200)); // a stray reply would throw here
 });

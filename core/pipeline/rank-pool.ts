@@ -11,6 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
+import { FLAG_DONE, FLAG_PENDING, SUMMARY_FIELDS, summarizeChunk } from './rank-summary.ts';
 import type { RankTask } from './rank-worker.ts';
 import type { NodeTable, NodeView, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
 
@@ -60,6 +61,22 @@ export interface RowSource {
   rowsChangedSince?(since: number): readonly number[] | undefined;
 }
 
+/** What one scan of a score vector tells (schedule.ts `ScoreSummary` without its lazy row lists). */
+export interface ScanSummary {
+  fitCount: number;
+  /** −1 when no row fits. */
+  best: number;
+  /** First row with the best score (−1 when none fits). */
+  bestAt: number;
+  bestCount: number;
+}
+
+/** Scores and their summary, found by the threads that scored each chunk. */
+export interface RankedRows {
+  scores: Float64Array;
+  summary: ScanSummary;
+}
+
 export interface RankPool {
   readonly threshold: number;
   /** Scores for `nodes` (row i = nodes[i]), identical to calling the scorer inline. */
@@ -70,6 +87,8 @@ export interface RankPool {
    * same source comes back, so a call sends only the row numbers.
    */
   scoreRows?(source: RowSource, rows: Int32Array, scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<Float64Array>;
+  /** Optional: `scoreRows` with the scores' summary, each thread summarizing the chunk it scored. */
+  rankRows?(source: RowSource, rows: Int32Array, scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<RankedRows>;
   close(): Promise<void>;
 }
 
@@ -96,9 +115,15 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
     maxThreads: threads,
     execArgv: workerExecArgv(),
     workerData: { arena },
+    // A call does not wait for its tasks' reply messages (it reads the workers' done flags in the
+    // arena, see finish()), so the next call's task may reach a worker whose last reply is still
+    // on its way: with one task per worker piscina would hold it back until the reply is handled.
+    concurrentTasksPerWorker: 2,
   });
   let version = 0;
   let queue: Promise<unknown> = Promise.resolve();
+  /** Tasks whose reply has not arrived yet. */
+  const unsettled = new Set<Promise<number>>();
   let closed = false;
   /** The table the arena holds (by identity), so a source that comes back is not written again. */
   let held: NodeTable | undefined;
@@ -110,11 +135,14 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
    * Arena layout for a table of `count` rows of which `k` are scored:
    *   [table: COLUMNS × count f64][results: count f64][rows: count int32]
    */
-  async function run(source: RowSource, rows: Int32Array | undefined, scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<Float64Array> {
+  async function run(source: RowSource, rows: Int32Array | undefined, scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<RankedRows> {
     const count = source.count;
     const k = rows ? rows.length : count;
+    const slots = threads + 1;
     const resultOffset = tableBytes(count);
-    const rowsOffset = resultOffset + count * Float64Array.BYTES_PER_ELEMENT;
+    const summaryOffset = resultOffset + count * Float64Array.BYTES_PER_ELEMENT;
+    const flagsOffset = summaryOffset + slots * SUMMARY_FIELDS * Float64Array.BYTES_PER_ELEMENT;
+    const rowsOffset = flagsOffset + slots * Int32Array.BYTES_PER_ELEMENT;
     const bytes = rowsOffset + count * Int32Array.BYTES_PER_ELEMENT;
     let buffer: SharedArrayBuffer | undefined;
     if (bytes <= maxArenaBytes) {
@@ -138,24 +166,33 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
     }
     const target = buffer ?? arena;
     if (rows) new Int32Array(target, rowsOffset, k).set(rows);
+    const summaries = new Float64Array(target, summaryOffset, slots * SUMMARY_FIELDS);
+    const flags = new Int32Array(target, flagsOffset, slots);
+    flags.fill(FLAG_PENDING);
     // The calling thread scores the first chunk itself while the workers score the others.
-    const chunk = Math.ceil(k / (threads + 1));
+    const chunk = Math.max(1, Math.ceil(k / slots));
     const tasks: Promise<number>[] = [];
-    for (let from = chunk; from < k; from += chunk) {
+    for (let from = chunk, slot = 1; from < k; from += chunk, slot++) {
       const task: RankTask = {
         version, count, tableOffset: 0, resultOffset, rowsOffset: rows ? rowsOffset : -1, rowCount: k,
         from, to: Math.min(k, from + chunk),
         module: scorer.module, options: scorer.options, request, seed, ...(buffer ? { buffer } : {}),
+        summaryOffset, flagsOffset, slot,
       };
       const pending = piscina.run(task) as Promise<number>;
+      // A call may return before this settles (it reads the done flag); close() waits for it.
+      unsettled.add(pending);
+      void pending.finally(() => unsettled.delete(pending)).catch(() => undefined);
       // Handled below (allSettled, then all); this catch only keeps a task that fails while the
       // caller is still loading its own scorer from counting as an unhandled rejection.
       pending.catch(() => undefined);
       tasks.push(pending);
     }
     const results = new Float64Array(target, resultOffset, k);
+    let ownMs = 0;
     try {
       const fn = scorer.score ?? (await loadScorer(scorer.module));
+      const started = performance.now();
       const first = Math.min(chunk, k);
       let table = tableView(target, 0, count);
       if (rows) {
@@ -163,16 +200,21 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
         if (local.byteLength < bytesNeeded) local = new ArrayBuffer(bytesNeeded);
         table = gatherRows(table, rows, 0, first, tableView(local, 0, k));
       }
-      results.set(fn({ table, from: 0, to: first, request, options: scorer.options, seed }) as ArrayLike<number>, 0);
+      const own = fn({ table, from: 0, to: first, request, options: scorer.options, seed }) as ArrayLike<number>;
+      if (own.length !== first) throw new Error(`scorer ${scorer.module} returned ${own.length} scores for ${first} rows`);
+      results.set(own, 0);
+      summarizeChunk(own, first, 0, summaries, 0);
+      ownMs = performance.now() - started;
     } finally {
-      await Promise.allSettled(tasks); // never reuse the arena while a worker still writes into it
+      // never reuse the arena while a worker still writes into it
+      if (!waitForFlags(flags, tasks.length + 1, Math.max(MIN_BLOCK_MS, 2 * ownMs))) await Promise.allSettled(tasks);
     }
-    await Promise.all(tasks);
+    if (tasks.length > 0 && flags.subarray(1, tasks.length + 1).some((f) => f !== FLAG_DONE)) await Promise.all(tasks);
     // copy out before the arena is reused by the next call
-    return results.slice();
+    return { scores: results.slice(), summary: combine(summaries, tasks.length + 1) };
   }
 
-  function enqueue(work: () => Promise<Float64Array>): Promise<Float64Array> {
+  function enqueue<T>(work: () => Promise<T>): Promise<T> {
     if (closed) return Promise.reject(new Error('rank pool is closed'));
     const next = queue.then(work);
     queue = next.catch(() => undefined);
@@ -183,18 +225,64 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
     threshold,
     score(nodes, scorer, request, seed) {
       // A one-off table: a new object every call, so it is always written to the arena.
-      return enqueue(() => run({ count: nodes.length, table: buildNodeTable(nodes) }, undefined, scorer, request, seed));
+      return enqueue(() => run({ count: nodes.length, table: buildNodeTable(nodes) }, undefined, scorer, request, seed)).then((r) => r.scores);
     },
     scoreRows(source, rows, scorer, request, seed) {
+      return enqueue(() => run(source, rows.length === source.count ? undefined : rows, scorer, request, seed)).then((r) => r.scores);
+    },
+    rankRows(source, rows, scorer, request, seed) {
       return enqueue(() => run(source, rows.length === source.count ? undefined : rows, scorer, request, seed));
     },
     async close() {
       if (closed) return;
       closed = true;
       await queue;
+      await Promise.allSettled(unsettled);
       await piscina.destroy();
     },
   };
+}
+
+/**
+ * Longest time (ms) the calling thread blocks for workers to finish their chunks, at least: it
+ * would otherwise only wait for their reply messages, which reach it on a later turn of its event
+ * loop — measured here at ~110 µs per call for piscina's reply against ~15 µs for an Atomics
+ * wake-up. A worker that is not done by then (loading a scorer module, or starved of CPU) is
+ * waited for the usual way, without blocking the event loop.
+ */
+const MIN_BLOCK_MS = 1;
+
+/** Block until `flags[1..slots)` are all set (done or failed) or `budgetMs` passed; true when all are set. */
+function waitForFlags(flags: Int32Array, slots: number, budgetMs: number): boolean {
+  const until = performance.now() + budgetMs;
+  for (let s = 1; s < slots; s++) {
+    while (Atomics.load(flags, s) === FLAG_PENDING) {
+      const left = until - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(flags, s, FLAG_PENDING, left);
+    }
+  }
+  return true;
+}
+
+/** The summary of the whole vector from its chunks' summaries (chunks in row order). */
+function combine(summaries: Float64Array, slots: number): ScanSummary {
+  let fitCount = 0;
+  let best = -1;
+  let bestAt = -1;
+  let bestCount = 0;
+  for (let s = 0; s < slots; s++) {
+    const at = s * SUMMARY_FIELDS;
+    fitCount += summaries[at];
+    const b = summaries[at + 1];
+    if (summaries[at] === 0) continue;
+    if (b > best) {
+      best = b;
+      bestAt = summaries[at + 2];
+      bestCount = summaries[at + 3];
+    } else if (b === best) bestCount += summaries[at + 3];
+  }
+  return { fitCount, best, bestAt, bestCount };
 }
 
 /** Copy a table (its own buffer) into `buffer` at offset 0, column by column. */
@@ -242,6 +330,11 @@ export function lazyRankPool(options: RankPoolOptions = {}): RankPool {
       if (closed) return Promise.reject(new Error('rank pool is closed'));
       pool ??= createRankPool({ ...options, threshold });
       return pool.scoreRows!(source, rows, scorer, request, seed);
+    },
+    rankRows(source, rows, scorer, request, seed) {
+      if (closed) return Promise.reject(new Error('rank pool is closed'));
+      pool ??= createRankPool({ ...options, threshold });
+      return pool.rankRows!(source, rows, scorer, request, seed);
     },
     async close() {
       closed = true;

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { workerData } from 'node:worker_threads';
 import { COLUMNS, tableBytes, tableView } from './node-table.ts';
+import { FLAG_DONE, FLAG_FAILED, SUMMARY_FIELDS, summarizeChunk } from './rank-summary.ts';
 import type { NodeTable, ScoreFn, ScoreRequest } from '../types.ts';
 
 export interface RankTask {
@@ -33,7 +34,17 @@ export interface RankTask {
   seed: number;
   /** Only for a table too large for the arena: a standalone shared buffer (table + results). */
   buffer?: SharedArrayBuffer;
+  /**
+   * Where this task's chunk summary goes (bytes; SUMMARY_FIELDS float64 per slot) and its done
+   * flag (bytes; one int32 per slot): the caller reads both without waiting for the task's reply
+   * message (see rank-pool.ts).
+   */
+  summaryOffset: number;
+  flagsOffset: number;
+  /** This task's slot among the call's chunks. */
+  slot: number;
 }
+
 
 const arena: SharedArrayBuffer = (workerData as { arena: SharedArrayBuffer }).arena;
 const scorers = new Map<string, Promise<ScoreFn>>();
@@ -70,6 +81,20 @@ function scorer(module: string): Promise<ScoreFn> {
 
 export default async function rank(task: RankTask): Promise<number> {
   const buffer = task.buffer ?? arena;
+  const flags = new Int32Array(buffer, task.flagsOffset, task.slot + 1);
+  try {
+    const n = await score(task, buffer);
+    Atomics.store(flags, task.slot, FLAG_DONE);
+    return n;
+  } catch (err) {
+    Atomics.store(flags, task.slot, FLAG_FAILED);
+    throw err;
+  } finally {
+    Atomics.notify(flags, task.slot);
+  }
+}
+
+async function score(task: RankTask, buffer: SharedArrayBuffer): Promise<number> {
   if (!cached || cached.version !== task.version || cached.buffer !== buffer) {
     cached = { version: task.version, buffer, table: tableView(buffer, task.tableOffset, task.count) };
   }
@@ -90,6 +115,8 @@ export default async function rank(task: RankTask): Promise<number> {
   }
   const out = fn({ table, from: task.from, to: task.to, request: task.request, options: task.options, seed: task.seed });
   if (out.length !== task.to - task.from) throw new Error(`scorer ${task.module} returned ${out.length} scores for ${task.to - task.from} rows`);
+  const n = task.to - task.from;
   new Float64Array(buffer, task.resultOffset, k).set(out as ArrayLike<number>, task.from);
-  return task.to - task.from;
+  summarizeChunk(out, n, task.from, new Float64Array(buffer, task.summaryOffset, (task.slot + 1) * SUMMARY_FIELDS), task.slot * SUMMARY_FIELDS);
+  return n;
 }

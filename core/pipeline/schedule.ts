@@ -28,7 +28,7 @@ import { SwarmError } from '../errors.ts';
 import { Candidates } from './candidates.ts';
 import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
 import { nodeSetOf, nodeSetOfChunked, patchCount, patched, type NodeSet } from './node-set.ts';
-import type { RankPool } from './rank-pool.ts';
+import type { RankPool, ScanSummary } from './rank-pool.ts';
 import type { NodeTable, NodeView, PlacementRequest, Rejection, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
 
 export const ERR_NO_RESOURCES = 'no resources available to schedule container';
@@ -164,16 +164,20 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   const nodeAt: (i: number) => NodeView = form
     ? (i) => form.set.base[form.rows[i]]
     : ((list) => (i: number) => list[i])(filtered.nodes);
-  const scores = form
-    ? await scoreSet(form.set, form.rows, scorer, request, opts.pool)
-    : await scoreNodes(filtered.nodes, scorer, request, opts.pool);
+  const scored = form
+    ? await rankSet(form.set, form.rows, scorer, request, opts.pool)
+    : { scores: await scoreNodes(filtered.nodes, scorer, request, opts.pool) };
+  const scores = scored.scores;
   await pause?.();
 
-  // How many fit, the best score and how many nodes share it; kept with a score vector that is
-  // itself kept (row-local scorers), so a repeated placement does not scan again.
-  const summary = form && scorer.rowLocal && scores instanceof Float64Array
-    ? form.set.summary(scores, summarize)
-    : summarize(scores);
+  // How many fit, the best score and how many nodes share it: found by the pool's threads while
+  // they scored; else kept with a score vector that is itself kept (row-local scorers), so a
+  // repeated placement does not scan again; else one scan here.
+  const summary = scored.summary
+    ? summaryOf(scores, scored.summary)
+    : form && scorer.rowLocal && scores instanceof Float64Array
+      ? form.set.summary(scores, summarize)
+      : summarize(scores);
   const { fitCount, best, bestAt, bestCount } = summary;
   // `ranked` and `rejected` are read later, maybe after a newer snapshot's placement patched a
   // kept vector in place (node-set.ts hands them over): then this pass's rows are scored again,
@@ -305,6 +309,13 @@ export function summarize(scores: ArrayLike<number>): ScoreSummary {
       bestCount = 1;
     } else if (s === best) bestCount++;
   }
+  return summaryOf(scores, { fitCount, best, bestAt, bestCount });
+}
+
+/** The summary of `scores` from its scan's figures (found here or by the pool's threads). */
+export function summaryOf(scores: ArrayLike<number>, scan: ScanSummary): ScoreSummary {
+  const count = scores.length;
+  const { fitCount, best, bestAt, bestCount } = scan;
   let fit: Int32Array | undefined;
   let asked = 0;
   const find = (out: Int32Array) => {
@@ -461,6 +472,22 @@ export async function scoreRows(
   const table = tableView(scratchFor(tableBytes(rows.length)), 0, rows.length);
   for (const c of COLUMNS) gather(source[c], rows, table[c]);
   return scoreInline(fn, table, scorer, req, seed);
+}
+
+/**
+ * Scores of rows `rows` of `set`, with their summary when the pool found it while scoring
+ * (scorers that are not row-local, whose rows are all scored on every placement).
+ */
+async function rankSet(set: NodeSet, rows: Int32Array, scorer: ScorerRef, request: PlacementRequest, pool?: RankPool): Promise<{ scores: ArrayLike<number>; summary?: ScanSummary }> {
+  if (!scorer.rowLocal && pool?.rankRows && scorer.workerSafe && rows.length >= pool.threshold) {
+    set.pin(); // the pool reads the table when the call's turn comes: keep it as it is until then
+    try {
+      return await pool.rankRows(set, rows, scorer, { cpus: request.cpus, memory: request.memory }, seedOf(request.id));
+    } finally {
+      set.unpin();
+    }
+  }
+  return { scores: await scoreSet(set, rows, scorer, request, pool) };
 }
 
 /**
