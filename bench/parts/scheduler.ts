@@ -102,7 +102,9 @@ interface PoolHandle {
  * comparison measures the pool itself rather than its size threshold.
  */
 async function makePool(mod: Record<string, unknown>): Promise<PoolHandle> {
-  const opts = { threshold: 0, poolThreshold: 0, minNodes: 0 };
+  // adaptive: false — the pool itself on every decision, not the product's measured choice
+  // between pool and in-thread (core/pipeline/pool-choice.ts), which would compare with itself
+  const opts = { threshold: 0, poolThreshold: 0, minNodes: 0, adaptive: false };
   let pool: Record<string, unknown> | undefined;
   if (typeof mod.createRankPool === 'function') pool = await (mod.createRankPool as (o: unknown) => unknown)(opts) as Record<string, unknown>;
   else if (typeof mod.RankPool === 'function') pool = new (mod.RankPool as new (o: unknown) => Record<string, unknown>)(opts);
@@ -110,7 +112,7 @@ async function makePool(mod: Record<string, unknown>): Promise<PoolHandle> {
   const closer = (['close', 'destroy'] as const).find((k) => typeof pool![k] === 'function');
   return {
     pool,
-    describe: `piscina, ${availableParallelism()} worker threads, threshold forced to 0`,
+    describe: `piscina, ${Math.max(1, availableParallelism() - 1)} worker thread(s) + the calling thread, threshold forced to 0, used on every decision`,
     close: async () => { if (closer) await (pool![closer] as () => Promise<void>)(); },
   };
 }

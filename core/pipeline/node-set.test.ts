@@ -26,7 +26,7 @@ const filters = () => [health(), port(), containerslots(), dependency(), affinit
 const coreWith = (strategy: SwarmPlugin = spread()) => createCore({ plugins: [...filters(), strategy] });
 
 let pool: RankPool;
-before(() => { pool = createRankPool({ threshold: 0, threads: 1 }); });
+before(() => { pool = createRankPool({ threshold: 0, threads: 1, adaptive: false }); });
 after(() => pool.close());
 
 /** Name of the placement, or the error text. */

@@ -27,7 +27,7 @@ if (which === 'heavy') {
   const core = createCore({ plugins: [(await builtins[which]())() as SwarmPlugin] });
   scorer = core.scorer(request);
 }
-const pool = createRankPool({ threshold: 0 });
+const pool = createRankPool({ threshold: 0, adaptive: false }); // the pool itself, every time
 
 function cluster(n: number): NodeView[] {
   return Array.from({ length: n }, (_, i) => ({

@@ -11,6 +11,7 @@ import fixture from '../../test/fixtures/swarm-plugin-strategy-fixture/index.js'
 import { createRankPool, type RankPool } from './rank-pool.ts';
 import { schedule, scoreNodes, scoreRows, seedOf, summarize } from './schedule.ts';
 import { nodeSetOf } from './node-set.ts';
+import { PROBES } from './pool-choice.ts';
 import type { NodeView } from '../types.ts';
 
 function cluster(count: number, seed: number): NodeView[] {
@@ -31,7 +32,8 @@ const strategies: [string, () => SwarmPlugin][] = [
 ];
 
 let pool: RankPool;
-before(() => { pool = createRankPool({ threshold: 0, threads: 2 }); });
+// adaptive: false, so that every call from the threshold on really goes through the pool
+before(() => { pool = createRankPool({ threshold: 0, threads: 2, adaptive: false }); });
 after(() => pool.close());
 
 test('pool scores equal inline scores, for every strategy, across table versions and sizes', async () => {
@@ -78,7 +80,7 @@ test('concurrent calls are serialised and each gets its own table', async () => 
 });
 
 test('a table larger than the arena travels with its tasks', async () => {
-  const small = createRankPool({ threshold: 0, threads: 2, maxArenaBytes: 1024 });
+  const small = createRankPool({ threshold: 0, threads: 2, maxArenaBytes: 1024, adaptive: false });
   try {
     const core = createCore({ plugins: [binpack()] });
     const nodes = cluster(1000, 77);
@@ -148,11 +150,32 @@ test('a scorer that fails only in a worker is reported, and the pool goes on wor
 test('close() right after calls waits for the replies of their tasks', async () => {
   // Calls return once the workers' done flags are set, before piscina has their reply messages:
   // closing then must not leave a reply arriving at a destroyed pool (piscina throws on it).
-  const p = createRankPool({ threshold: 0, threads: 2 });
+  const p = createRankPool({ threshold: 0, threads: 2, adaptive: false });
   const core = createCore({ plugins: [random()] });
   const set = nodeSetOf(cluster(5000, 3));
   const req = request().build();
   for (let i = 0; i < 20; i++) await p.rankRows!(set, set.all, core.scorer(req), { cpus: 0, memory: 0 }, i);
   await p.close();
   await new Promise((resolve) => setTimeout(resolve, 200)); // a stray reply would throw here
+});
+
+test('an adaptive pool (the default) tries both sides first: scoring goes where it is measured faster', async () => {
+  const adaptive = createRankPool({ threshold: 0, threads: 1 });
+  try {
+    const core = createCore({ plugins: [random()] });
+    const nodes = cluster(2000, 8);
+    const req = request().build();
+    const scorer = core.scorer(req);
+    let inline = 0;
+    let chunks = 0;
+    // inline scoring calls the in-process function for every row; the pool calls it for the
+    // calling thread's chunk only
+    const counting = { ...scorer, score: (t: Parameters<NonNullable<typeof scorer.score>>[0]) => { if (t.to - t.from === nodes.length) inline++; else chunks++; return scorer.score!(t); } };
+    const expected = Array.from(await scoreNodes(nodes, scorer, req));
+    for (let i = 0; i < 2 * PROBES; i++) assert.deepEqual(Array.from(await scoreNodes(nodes, counting, req, adaptive)), expected);
+    assert.equal(inline, PROBES);
+    assert.equal(chunks, PROBES);
+  } finally {
+    await adaptive.close();
+  }
 });

@@ -22,27 +22,29 @@ async function loadScorer(module: string): Promise<ScoreFn> {
 }
 
 /**
- * Nodes from which the pool is used. Measured with core/pipeline/rank-pool-threshold.ts on the
- * 2-core CI machine (busy with other test servers: load 5), pool = 1 worker + the caller:
- *   spread (≈ 10 ns/node): pool/inline 4.5 at 1k, 1.5 at 10k, 1.1 at 50k, 1.07 at 100k,
- *     0.66–1.2 (noise) at 200k–500k — a cheap scorer never clearly gains: building the table
- *     on the calling thread dominates;
- *   a heavier scorer (≈ 500 ns/node): 1.12 at 10k, 1.02 at 50k, 0.94 at 100k, 0.91 at 200k.
- * Re-measured after the table became persistent (scoreRows on a kept NodeSet: the pool keeps
- * the table in its arena, a call sends row numbers only), on the same machine at load 10–20:
- *   random, every other node: 10.8 at 1k, 2.7 at 5k–10k, 5.1 at 50k, 1.7 at 100k, 1.25 at 500k;
- *   heavy, every node: 1.47 at 1k, 1.16 at 5k, ≈ 0.9 at 10k–25k, 1.16 at 50k, 0.68 at 100k,
- *     0.62–0.70 at 200k–500k.
- * Hence 100 000: below it the pool always loses or breaks even; above it, a scorer with real
- * per-node work wins and the event loop stays free for API traffic while a large cluster is
- * ranked. (Row-local scorers — spread, binpack — score a kept snapshot once, so the pool only
- * ever sees their first scoring of a snapshot.)
+ * Nodes from which the pool is considered; from there on, each scoring goes where it has been
+ * measured faster for that scorer and size (core/pipeline/pool-choice.ts). Measured with
+ * core/pipeline/rank-pool-threshold.ts on the 2-core CI machine (other work running, load ~2),
+ * pool = 1 worker + the caller, ratio = pool / inline time (lower: the pool is faster):
+ *   random (a few ns per node), every node: 18 at 1k, 5.4 at 10k, 2.9 at 100k, 2.8 at 500k;
+ *     every other node: 8.7 at 1k, 1.4 at 100k, 0.93 at 500k — handing a task over, waking a
+ *     thread and copying the scores out cost more than the parallel half saves;
+ *   a scorer with real work per node (≈ 500 ns, rank-pool-threshold.scorer.ts): 0.91 at 1k,
+ *     0.66 at 5k, 0.62 at 50k, 0.75 at 100k, 0.53 at 500k.
+ * So no size is right for every scorer: below 5,000 nodes even the heavy scorer gains little,
+ * above it the measured choice decides. (Row-local scorers — spread, binpack — score a kept
+ * snapshot once, so the pool only ever sees their first scoring of a snapshot.)
  */
-export const DEFAULT_POOL_THRESHOLD = 100_000;
+export const DEFAULT_POOL_THRESHOLD = 5_000;
 
 export interface RankPoolOptions {
-  /** Use the pool from this many nodes (default DEFAULT_POOL_THRESHOLD). */
+  /** Consider the pool from this many nodes (default DEFAULT_POOL_THRESHOLD). */
   threshold?: number;
+  /**
+   * true (default): from the threshold on, each scoring goes where it has been measured faster
+   * (core/pipeline/pool-choice.ts); false: the pool is always used from the threshold on.
+   */
+  adaptive?: boolean;
   /** Worker threads (default: available parallelism − 1, at least 1; the caller scores a chunk too). */
   threads?: number;
   /** Largest table kept in the shared arena, in bytes (default 256 MiB ≈ 4.8 M nodes). */
@@ -79,6 +81,8 @@ export interface RankedRows {
 
 export interface RankPool {
   readonly threshold: number;
+  /** false: always used from the threshold on; otherwise only where measured faster (pool-choice.ts). */
+  readonly adaptive?: boolean;
   /** Scores for `nodes` (row i = nodes[i]), identical to calling the scorer inline. */
   score(nodes: readonly NodeView[], scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<Float64Array>;
   /**
@@ -223,6 +227,7 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
 
   return {
     threshold,
+    adaptive: options.adaptive ?? true,
     score(nodes, scorer, request, seed) {
       // A one-off table: a new object every call, so it is always written to the arena.
       return enqueue(() => run({ count: nodes.length, table: buildNodeTable(nodes) }, undefined, scorer, request, seed)).then((r) => r.scores);
@@ -321,6 +326,7 @@ export function lazyRankPool(options: RankPoolOptions = {}): RankPool {
   let closed = false;
   return {
     threshold,
+    adaptive: options.adaptive ?? true,
     score(nodes, scorer, request, seed) {
       if (closed) return Promise.reject(new Error('rank pool is closed'));
       pool ??= createRankPool({ ...options, threshold });

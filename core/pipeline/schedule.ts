@@ -28,6 +28,7 @@ import { SwarmError } from '../errors.ts';
 import { Candidates } from './candidates.ts';
 import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
 import { nodeSetOf, nodeSetOfChunked, patchCount, patched, type NodeSet } from './node-set.ts';
+import { poolTurn } from './pool-choice.ts';
 import type { RankPool, ScanSummary } from './rank-pool.ts';
 import type { NodeTable, NodeView, PlacementRequest, Rejection, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
 
@@ -433,12 +434,16 @@ export async function scoreNodes(
 ): Promise<ArrayLike<number>> {
   const req: ScoreRequest = { cpus: request.cpus, memory: request.memory };
   const seed = seedOf(request.id);
-  if (pool && scorer.workerSafe && nodes.length >= pool.threshold) {
-    return pool.score(nodes, scorer, req, seed);
+  const turn = poolTurn(pool, scorer, nodes.length);
+  const started = performance.now();
+  try {
+    if (turn?.pool) return await pool!.score(nodes, scorer, req, seed);
+    const fn = scorer.score ?? (await loadScorer(scorer.module));
+    const table = buildNodeTable(nodes, { buffer: scratchFor(tableBytes(nodes.length)) });
+    return scoreInline(fn, table, scorer, req, seed);
+  } finally {
+    turn?.record(performance.now() - started);
   }
-  const fn = scorer.score ?? (await loadScorer(scorer.module));
-  const table = buildNodeTable(nodes, { buffer: scratchFor(tableBytes(nodes.length)) });
-  return scoreInline(fn, table, scorer, req, seed);
 }
 
 /**
@@ -455,23 +460,29 @@ export async function scoreRows(
 ): Promise<ArrayLike<number>> {
   const req: ScoreRequest = { cpus: request.cpus, memory: request.memory };
   const seed = seedOf(request.id);
-  if (pool && scorer.workerSafe && rows.length >= pool.threshold) {
-    if (pool.scoreRows) {
-      set.pin(); // the pool reads the table when the call's turn comes: keep it as it is until then
-      try {
-        return await pool.scoreRows(set, rows, scorer, req, seed);
-      } finally {
-        set.unpin();
+  const turn = poolTurn(pool, scorer, rows.length);
+  const started = performance.now();
+  try {
+    if (turn?.pool) {
+      if (pool!.scoreRows) {
+        set.pin(); // the pool reads the table when the call's turn comes: keep it as it is until then
+        try {
+          return await pool!.scoreRows(set, rows, scorer, req, seed);
+        } finally {
+          set.unpin();
+        }
       }
+      return await pool!.score(rows.length === set.count ? set.base : Array.from(rows, (r) => set.base[r]), scorer, req, seed);
     }
-    return pool.score(rows.length === set.count ? set.base : Array.from(rows, (r) => set.base[r]), scorer, req, seed);
+    const fn = scorer.score ?? (await loadScorer(scorer.module));
+    const source = set.table;
+    if (rows.length === set.count) return scoreInline(fn, source, scorer, req, seed); // rows ascending, none dropped: all of them
+    const table = tableView(scratchFor(tableBytes(rows.length)), 0, rows.length);
+    for (const c of COLUMNS) gather(source[c], rows, table[c]);
+    return scoreInline(fn, table, scorer, req, seed);
+  } finally {
+    turn?.record(performance.now() - started);
   }
-  const fn = scorer.score ?? (await loadScorer(scorer.module));
-  const source = set.table;
-  if (rows.length === set.count) return scoreInline(fn, source, scorer, req, seed); // rows ascending, none dropped: all of them
-  const table = tableView(scratchFor(tableBytes(rows.length)), 0, rows.length);
-  for (const c of COLUMNS) gather(source[c], rows, table[c]);
-  return scoreInline(fn, table, scorer, req, seed);
 }
 
 /**
@@ -479,15 +490,20 @@ export async function scoreRows(
  * (scorers that are not row-local, whose rows are all scored on every placement).
  */
 async function rankSet(set: NodeSet, rows: Int32Array, scorer: ScorerRef, request: PlacementRequest, pool?: RankPool): Promise<{ scores: ArrayLike<number>; summary?: ScanSummary }> {
-  if (!scorer.rowLocal && pool?.rankRows && scorer.workerSafe && rows.length >= pool.threshold) {
+  const turn = !scorer.rowLocal && pool?.rankRows ? poolTurn(pool, scorer, rows.length) : undefined;
+  if (!turn) return { scores: await scoreSet(set, rows, scorer, request, pool) };
+  const started = performance.now();
+  try {
+    if (!turn.pool) return { scores: await scoreRows(set, rows, scorer, request) };
     set.pin(); // the pool reads the table when the call's turn comes: keep it as it is until then
     try {
-      return await pool.rankRows(set, rows, scorer, { cpus: request.cpus, memory: request.memory }, seedOf(request.id));
+      return await pool!.rankRows!(set, rows, scorer, { cpus: request.cpus, memory: request.memory }, seedOf(request.id));
     } finally {
       set.unpin();
     }
+  } finally {
+    turn.record(performance.now() - started);
   }
-  return { scores: await scoreSet(set, rows, scorer, request, pool) };
 }
 
 /**
