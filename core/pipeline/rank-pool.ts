@@ -11,7 +11,9 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
-import { FLAG_DONE, FLAG_PENDING, SUMMARY_FIELDS, summarizeChunk } from './rank-summary.ts';
+import { FLAG_DONE, FLAG_PENDING, SUMMARY_FIELDS, scanScores, writeSummary, type ScanSummary } from './rank-summary.ts';
+
+export type { ScanSummary } from './rank-summary.ts';
 import type { RankTask } from './rank-worker.ts';
 import type { NodeTable, NodeView, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
 
@@ -61,16 +63,6 @@ export interface RowSource {
   readonly version?: number;
   /** Rows of `table` written since it had version `since`, if known: only those are copied again. */
   rowsChangedSince?(since: number): readonly number[] | undefined;
-}
-
-/** What one scan of a score vector tells (schedule.ts `ScoreSummary` without its lazy row lists). */
-export interface ScanSummary {
-  fitCount: number;
-  /** −1 when no row fits. */
-  best: number;
-  /** First row with the best score (−1 when none fits). */
-  bestAt: number;
-  bestCount: number;
 }
 
 /** Scores and their summary, found by the threads that scored each chunk. */
@@ -207,7 +199,7 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
       const own = fn({ table, from: 0, to: first, request, options: scorer.options, seed }) as ArrayLike<number>;
       if (own.length !== first) throw new Error(`scorer ${scorer.module} returned ${own.length} scores for ${first} rows`);
       results.set(own, 0);
-      summarizeChunk(own, first, 0, summaries, 0);
+      writeSummary(summaries, 0, scanScores(own, first));
       ownMs = performance.now() - started;
     } finally {
       // never reuse the arena while a worker still writes into it

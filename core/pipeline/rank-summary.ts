@@ -10,12 +10,18 @@ export const FLAG_PENDING = 0;
 export const FLAG_DONE = 1;
 export const FLAG_FAILED = 2;
 
-/**
- * Summarize `scores[0..n)` (row `offset + i`) into `out[at..at+4)`: fitCount, best, bestAt,
- * bestCount — what schedule()'s `summarize` finds, for one chunk. best = −1 and bestAt = −1 when
- * no row fits.
- */
-export function summarizeChunk(scores: ArrayLike<number>, n: number, offset: number, out: Float64Array, at: number): void {
+/** What one scan of a score vector tells (schedule.ts `ScoreSummary` without its lazy row lists). */
+export interface ScanSummary {
+  fitCount: number;
+  /** −1 when no row fits. */
+  best: number;
+  /** First row with the best score (−1 when none fits). */
+  bestAt: number;
+  bestCount: number;
+}
+
+/** One scan of `scores[0..n)`, whose row i is row `offset + i` of the whole vector. */
+export function scanScores(scores: ArrayLike<number>, n: number, offset = 0): ScanSummary {
   let fitCount = 0;
   let best = -1;
   let bestAt = -1;
@@ -30,8 +36,14 @@ export function summarizeChunk(scores: ArrayLike<number>, n: number, offset: num
       bestCount = 1;
     } else if (s === best) bestCount++;
   }
-  out[at] = fitCount;
-  out[at + 1] = best;
-  out[at + 2] = bestAt;
-  out[at + 3] = bestCount;
+  return { fitCount, best, bestAt, bestCount };
+}
+
+/** Write a chunk's summary into slot `slot` of the arena's summaries. */
+export function writeSummary(out: Float64Array, slot: number, s: ScanSummary): void {
+  const at = slot * SUMMARY_FIELDS;
+  out[at] = s.fitCount;
+  out[at + 1] = s.best;
+  out[at + 2] = s.bestAt;
+  out[at + 3] = s.bestCount;
 }

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { workerData } from 'node:worker_threads';
 import { COLUMNS, tableBytes, tableView } from './node-table.ts';
-import { FLAG_DONE, FLAG_FAILED, SUMMARY_FIELDS, summarizeChunk } from './rank-summary.ts';
+import { FLAG_DONE, FLAG_FAILED, SUMMARY_FIELDS, scanScores, writeSummary } from './rank-summary.ts';
 import type { NodeTable, ScoreFn, ScoreRequest } from '../types.ts';
 
 export interface RankTask {
@@ -117,6 +117,6 @@ async function score(task: RankTask, buffer: SharedArrayBuffer): Promise<number>
   if (out.length !== task.to - task.from) throw new Error(`scorer ${task.module} returned ${out.length} scores for ${task.to - task.from} rows`);
   const n = task.to - task.from;
   new Float64Array(buffer, task.resultOffset, k).set(out as ArrayLike<number>, task.from);
-  summarizeChunk(out, n, task.from, new Float64Array(buffer, task.summaryOffset, (task.slot + 1) * SUMMARY_FIELDS), task.slot * SUMMARY_FIELDS);
+  writeSummary(new Float64Array(buffer, task.summaryOffset, (task.slot + 1) * SUMMARY_FIELDS), task.slot, scanScores(out, n, task.from));
   return n;
 }

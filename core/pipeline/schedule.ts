@@ -29,7 +29,8 @@ import { Candidates } from './candidates.ts';
 import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
 import { nodeSetOf, nodeSetOfChunked, patchCount, patched, type NodeSet } from './node-set.ts';
 import { poolTurn } from './pool-choice.ts';
-import type { RankPool, ScanSummary } from './rank-pool.ts';
+import type { RankPool } from './rank-pool.ts';
+import { scanScores, type ScanSummary } from './rank-summary.ts';
 import type { NodeTable, NodeView, PlacementRequest, Rejection, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
 
 export const ERR_NO_RESOURCES = 'no resources available to schedule container';
@@ -295,22 +296,7 @@ export interface ScoreSummary {
 }
 
 export function summarize(scores: ArrayLike<number>): ScoreSummary {
-  const count = scores.length;
-  let fitCount = 0;
-  let best = -1;
-  let bestAt = -1;
-  let bestCount = 0;
-  for (let i = 0; i < count; i++) {
-    const s = scores[i];
-    if (!(s >= 0)) continue;
-    fitCount++;
-    if (s > best) {
-      best = s;
-      bestAt = i;
-      bestCount = 1;
-    } else if (s === best) bestCount++;
-  }
-  return summaryOf(scores, { fitCount, best, bestAt, bestCount });
+  return summaryOf(scores, scanScores(scores, scores.length));
 }
 
 /** The summary of `scores` from its scan's figures (found here or by the pool's threads). */
