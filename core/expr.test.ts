@@ -95,6 +95,17 @@ test('matchExpr: /regex/ is unanchored; (?i) works; invalid regex never matches'
   for (const [text, whats, want] of rows) assert.equal(matchExpr(parseExpr(text), whats), want, text);
   assert.equal(compileValue('/'), compileValue('/')); // cached
   assert.ok(compileValue('/')!.test('/')); // lone slash is a glob, not an empty regex
+  // too large to compile: V8 only says so on first use — still "never matches", not a throw
+  const huge = 'a'.repeat(100_000);
+  const outcome = (text: string): boolean | string => {
+    try {
+      return matchExpr(parseExpr(text), [huge]);
+    } catch (err) {
+      return `threw: ${String(err).slice(0, 60)}`; // short: the full message holds the whole pattern
+    }
+  };
+  assert.equal(outcome(`storage==${huge}`), false, 'huge glob ==');
+  assert.equal(outcome(`storage!=${huge}`), true, 'huge glob !=');
 });
 
 test('matchExpr: == is any-match, != is none-match', () => {

@@ -84,6 +84,9 @@ export function compileValue(value: string): RegExp | undefined {
 
 const cache = new Map<string, RegExp | undefined>();
 
+/** Longest pattern compiled (characters); V8 fails on first use from a few tens of thousands. */
+export const MAX_PATTERN = 4096;
+
 function toRegExp(pattern: string): RegExp | undefined {
   if (cache.has(pattern)) return cache.get(pattern);
   let source = pattern;
@@ -96,6 +99,10 @@ function toRegExp(pattern: string): RegExp | undefined {
   }
   let re: RegExp | undefined;
   try {
+    // V8 compiles a pattern to machine code only when it is first used, and only then throws for
+    // one too large (a 100,000-character glob, say) — inside a filter. RE2, the original's engine,
+    // refuses large programs too; a pattern this long is taken as invalid up front.
+    if (source.length > MAX_PATTERN) throw new RangeError('pattern too long');
     re = new RegExp(source, flags);
   } catch {
     re = undefined; // legacy: invalid pattern → logged, never matches
