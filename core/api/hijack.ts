@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Cluster, Engine, EngineEndpoint } from '../engine/cluster-api.ts';
 import { SwarmError } from '../errors.ts';
-import { errorMessage, errorStatus, NOT_FOUND_PAGE, notFound } from './errors.ts';
+import { badRequest, errorMessage, errorStatus, NOT_FOUND_PAGE, notFound } from './errors.ts';
 import { engineVersionPrefix, stripVersion } from './versions.ts';
 import { containerId, execOwnerOf, ownerOf } from './lookup.ts';
 
@@ -124,6 +124,15 @@ export interface HijackContext {
   advertised(): string;
 }
 
+/** A path segment's %-escapes decoded; a bad escape is the client's 400 (as fastify answers it on other routes). */
+function decodeSegment(segment: string, path: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest(`'${path}' is not a valid url component`);
+  }
+}
+
 /** Resolve an upgrade request to its engine and the path to send there. */
 function route(ctx: HijackContext, method: string, url: string): { engine: Engine; path: string } {
   const q = url.indexOf('?');
@@ -131,15 +140,15 @@ function route(ctx: HijackContext, method: string, url: string): { engine: Engin
   const query = q < 0 ? '' : url.slice(q);
   let m: RegExpExecArray | null;
   if (method === 'POST' && (m = /^\/containers\/(.+)\/attach$/.exec(path))) {
-    const { engine, container } = ownerOf(ctx.cluster, decodeURIComponent(m[1]));
+    const { engine, container } = ownerOf(ctx.cluster, decodeSegment(m[1], path));
     return { engine, path: `/containers/${containerId({ engine, container })}/attach${query}` };
   }
   if (method === 'GET' && (m = /^\/containers\/(.+)\/attach\/ws$/.exec(path))) {
-    const { engine, container } = ownerOf(ctx.cluster, decodeURIComponent(m[1]));
+    const { engine, container } = ownerOf(ctx.cluster, decodeSegment(m[1], path));
     return { engine, path: `/containers/${containerId({ engine, container })}/attach/ws${query}` };
   }
   if (method === 'POST' && (m = /^\/exec\/([^/]+)\/start$/.exec(path))) {
-    const { engine } = execOwnerOf(ctx.cluster, decodeURIComponent(m[1]));
+    const { engine } = execOwnerOf(ctx.cluster, decodeSegment(m[1], path));
     return { engine, path: `/exec/${m[1]}/start${query}` };
   }
   throw notFound(NOT_FOUND_PAGE);

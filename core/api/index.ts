@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import { SwarmError } from '../errors.ts';
 import type { ApiContext, ApiOptions, Role } from './context.ts';
 import { NOT_FOUND_PAGE, writeRawError } from './errors.ts';
-import { installErrorHandling } from './errors.ts';
+import { installErrorHandling, sendError } from './errors.ts';
 import { writeSocketError } from './hijack.ts';
 // Upgrades: `POST /session` (BuildKit) in session.ts, the rest (attach, exec) passed on to hijack.ts.
 import session, { hijackUpgrade } from './session.ts';
@@ -78,6 +78,9 @@ export function buildApp(options: ApiOptions): FastifyInstance {
     // Without --debug nothing logs per request: no child logger (with its request ID) per request.
     ...(options.debug ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    // Errors fastify raises before routing (a path with a bad %-escape: FST_ERR_BAD_URL) are answered
+    // like every other error: `{"message"}` and the status, not fastify's own error object.
+    frameworkErrors: (err, _request, reply) => { sendError(reply, err); },
     // The original routed `/v<digits>.<digits>/…` and the bare paths alike: strip the prefix once,
     // remember it for proxied calls.
     rewriteUrl(req) {
