@@ -74,7 +74,9 @@ export function parseFilters(v: unknown): Record<string, string[]> {
     throw badRequest(`invalid filter: ${String(v)}`);
   }
   const out: Record<string, string[]> = {};
-  if (!raw || typeof raw !== 'object') return out;
+  if (raw === null) return out; // Go decodes `null` into an empty map
+  // The engine decodes filters into a map: an array, number or string is refused (the original: 400).
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw badRequest(`invalid filter: ${String(v)}`);
   for (const [k, val] of Object.entries(raw as Record<string, unknown>)) {
     if (Array.isArray(val)) out[k] = val.map(String);
     else if (val && typeof val === 'object') out[k] = Object.entries(val as Record<string, unknown>).filter(([, on]) => on).map(([x]) => x);
