@@ -107,8 +107,9 @@ export default async function networks(app: FastifyInstance, opts: { ctx: ApiCon
         body: JSON.stringify({ ...body, Container: containerId(owner) }),
       });
       await Promise.allSettled([owner.engine.refreshNetworks(), owner.engine.refreshContainer(containerId(owner))]);
-      // The original answered 404 for every failed connect/disconnect.
-      if (res.status >= 400) throw notFound(engineErrorMessage(res));
+      // The original proxied connect (the engine's status and message reach the client: a bad
+      // EndpointConfig is the engine's 400, not a 404) and answered 404 to any failed disconnect.
+      if (res.status >= 400 && m[2] === 'disconnect') throw notFound(engineErrorMessage(res));
       return relay(reply, res);
     }
     if (m || (request.method !== 'GET' && request.method !== 'DELETE')) throw notFound(NOT_FOUND_PAGE);
