@@ -24,6 +24,17 @@ export function errorStatus(err: unknown): number {
   return 500;
 }
 
+/**
+ * Status of a fan-out (rmi, tag, volume rm on several engines) that failed somewhere: the engines'
+ * own status when every failure has the same client-error status (a volume in use is a 409 on
+ * each node: the answer is a 409, not a 500), else 500.
+ */
+export function fanOutStatus(failures: readonly (number | undefined)[]): number {
+  const first = failures[0];
+  if (first !== undefined && first >= 400 && first < 500 && failures.every((s) => s === first)) return first;
+  return 500;
+}
+
 /** Message for any thrown value: the text only, never a stack. */
 export function errorMessage(err: unknown): string {
   const text = err instanceof Error ? err.message || err.name : String(err);

@@ -9,7 +9,7 @@ import type { DockerJson, Engine } from '../engine/cluster-api.ts';
 import { SwarmError } from '../errors.ts';
 import type { ApiContext } from './context.ts';
 import { boolParam, parseFilters } from './body.ts';
-import { badRequest, NOT_FOUND_PAGE, notFound, notImplemented } from './errors.ts';
+import { badRequest, fanOutStatus, NOT_FOUND_PAGE, notFound, notImplemented } from './errors.ts';
 import { errorLine, fanOutStream, type JsonMessage } from './fanout.ts';
 import { engineErrorMessage, engineRequest, proxy, rawQuery, requestedVersion } from './proxy.ts';
 import { anyEngine } from './system.ts';
@@ -209,8 +209,8 @@ async function onOwners(ctx: ApiContext, request: FastifyRequest, name: string, 
   }));
   const failed = results.filter((r) => r.error);
   if (failed.length > 0) {
-    // One failing engine keeps its status (404, 409…); several are reported together as a 500.
-    const status = failed.length === 1 && results.length === 1 ? failed[0].res?.status ?? 500 : 500;
+    // Failing engines keep their status when they agree (404, 409…); else a 500 (fanOutStatus).
+    const status = fanOutStatus(failed.map((r) => r.res?.status));
     const message = results.length === 1 ? failed[0].error! : failed.map((r) => `${r.engine.name}: ${r.error}`).join('\n');
     throw new SwarmError('SWARM_ERR_ENGINE', message, { statusCode: status });
   }
