@@ -18,7 +18,7 @@ import { engineJson, engineRequest, ownHeaders, proxy, proxyRaw, rawQuery, reque
 import { answerInspect } from './inspect-cache.ts';
 import { track } from './settle.ts';
 import { SwarmError } from '../errors.ts';
-import { checkJsonContentType, validateCreateBody } from './validate.ts';
+import { checkJsonContentType, referenceError, validateCreateBody } from './validate.ts';
 
 /** Docker's rule for container names. */
 const VALID_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -128,7 +128,11 @@ export default async function containers(app: FastifyInstance, opts: { ctx: ApiC
     // Like the engine: an image no node holds is a 404 (`docker run` then pulls it itself, on
     // every node, and creates again), instead of a pull from the create path.
     const image = typeof body.Image === 'string' ? body.Image : '';
-    if (image !== '' && cluster.imageOwners(image).length === 0) throw notFound(`No such image: ${image}`);
+    if (image !== '' && cluster.imageOwners(image).length === 0) {
+      // A reference no engine could pull is the engine's 400, not a 404 that sends clients pulling.
+      const refError = referenceError(image);
+      throw refError ? badRequest(refError) : notFound(`No such image: ${image}`);
+    }
     const auth = request.headers['x-registry-auth'];
     const created = await cluster.createContainer(body, name.replace(/^\//, ''), {
       authConfig: typeof auth === 'string' ? auth : undefined,

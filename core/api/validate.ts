@@ -194,8 +194,8 @@ export function checkJsonContentType(request: FastifyRequest): void {
 
 // ---------------------------------------------------------------- auth ----
 
-/** `POST /auth`: a JSON object whose known fields are strings (Go's AuthConfig); else 400. */
-export function parseAuthBody(raw: Buffer): Record<string, unknown> {
+/** A required JSON object body checked against a Go struct (`goValue`: Go's name of the whole type); else 400. */
+function parseGoBody(raw: Buffer, type: { obj: Record<string, GoType>; name: string }, goValue: string): Record<string, unknown> {
   const text = raw.toString('utf8').trim();
   if (text === '') throw badRequest('invalid JSON: got EOF while reading request body');
   let value: unknown;
@@ -205,10 +205,28 @@ export function parseAuthBody(raw: Buffer): Record<string, unknown> {
     throw badRequest(`invalid JSON: ${(err as Error).message}`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw badRequest(`invalid JSON: json: cannot unmarshal ${jsonKind(value)} into Go value of type types.AuthConfig`);
+    throw badRequest(`invalid JSON: json: cannot unmarshal ${jsonKind(value)} into Go value of type ${goValue}`);
   }
-  check(value, AUTH_BODY, '', 'AuthConfig');
+  check(value, type, '', type.name);
   return value as Record<string, unknown>;
+}
+
+/** `POST /auth`: a JSON object whose known fields are strings (Go's AuthConfig); else 400. */
+export function parseAuthBody(raw: Buffer): Record<string, unknown> {
+  return parseGoBody(raw, AUTH_BODY as { obj: Record<string, GoType>; name: string }, 'types.AuthConfig');
+}
+
+// ---------------------------------------------------------------- volumes ----
+
+const VOLUME_BODY = OBJ('VolumeCreateBody', { Name: S, Driver: S, DriverOpts: STRMAP, Labels: STRMAP, ClusterVolumeSpec: 'any' });
+
+/**
+ * `POST /volumes/create`: a JSON object with Go's VolumeCreateBody types, else 400 (as the engine
+ * and the original: both decode the body first). Checked before the fan-out: a `{"Name": 5}` must
+ * not become a randomly named volume on every node.
+ */
+export function parseVolumeBody(raw: Buffer): Record<string, unknown> {
+  return parseGoBody(raw, VOLUME_BODY as { obj: Record<string, GoType>; name: string }, 'volume.VolumeCreateBody');
 }
 
 // ---------------------------------------------------------------- names ----
@@ -217,4 +235,39 @@ export function parseAuthBody(raw: Buffer): Record<string, unknown> {
 export function checkNetworkName(name: unknown): string {
   if (typeof name !== 'string' || name.trim() === '') throw badRequest('invalid name: network name must not be empty');
   return name;
+}
+
+// ---------------------------------------------------------------- image references ----
+
+// docker/distribution's reference grammar (reference/regexp.go), as the engine parses it.
+const ALNUM = '[a-z0-9]+';
+const SEPARATOR = '(?:[._]|__|[-]*)';
+const PATH_COMPONENT = `${ALNUM}(?:${SEPARATOR}${ALNUM})*`;
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`;
+const TAG = '[\\w][\\w.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const REFERENCE_RE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+const NAME_MAX = 255;
+
+/**
+ * An image reference the engine would refuse, with the engine's 400 message: `invalid reference
+ * format`, `…: repository name must be lowercase` (docker's ParseNormalizedNamed), or `repository
+ * name must not be more than 255 characters`. Returns undefined for a valid reference.
+ */
+export function referenceError(ref: string): string | undefined {
+  const m = REFERENCE_RE.exec(ref);
+  if (!m) {
+    // The engine's extra word for a name that is only wrong by its capitals.
+    if (REFERENCE_RE.test(ref.toLowerCase())) return 'invalid reference format: repository name must be lowercase';
+    return 'invalid reference format';
+  }
+  const name = m[1]!;
+  // Without a `.`, `:` or `localhost`, the first component is a path on Docker Hub, not a domain.
+  const first = name.split('/')[0]!;
+  const hubPath = !name.includes('/') || (!/[.:]/.test(first) && first !== 'localhost');
+  if (hubPath && first !== first.toLowerCase()) return 'invalid reference format: repository name must be lowercase';
+  if (name.length > NAME_MAX) return `repository name must not be more than ${NAME_MAX} characters`;
+  return undefined;
 }

@@ -8,8 +8,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DockerJson, Engine } from '../engine/cluster-api.ts';
 import { SwarmError } from '../errors.ts';
 import type { ApiContext } from './context.ts';
-import { parseFilters, readJson } from './body.ts';
-import { notFound } from './errors.ts';
+import { parseFilters, readBody } from './body.ts';
+import { parseVolumeBody } from './validate.ts';
+import { fanOutStatus, notFound } from './errors.ts';
 import { healthyEngines } from './images.ts';
 import { relay } from './networks.ts';
 import { engineErrorMessage, engineRequest, requestedVersion } from './proxy.ts';
@@ -70,7 +71,7 @@ export default async function volumes(app: FastifyInstance, opts: { ctx: ApiCont
   app.get('/volumes', async (request) => listVolumes(ctx, request.query as Record<string, string | undefined>));
 
   app.post('/volumes/create', async (request, reply) => {
-    const body = await readJson(request, bodyLimit);
+    const body = parseVolumeBody(await readBody(request, bodyLimit));
     let name = typeof body.Name === 'string' ? body.Name : '';
     const { engine: onNode, name: bare } = splitNodeRef(ctx, name);
     let targets: Engine[];
@@ -122,7 +123,10 @@ export default async function volumes(app: FastifyInstance, opts: { ctx: ApiCont
     }));
     const failed = results.filter((r) => r.res.status >= 400);
     if (failed.length === 1 && results.length === 1) return relay(reply, failed[0].res);
-    if (failed.length > 0) throw new SwarmError('SWARM_ERR_ENGINE', failed.map((r) => `${r.e.name}: ${engineErrorMessage(r.res)}`).join('\n'));
+    if (failed.length > 0) {
+      throw new SwarmError('SWARM_ERR_ENGINE', failed.map((r) => `${r.e.name}: ${engineErrorMessage(r.res)}`).join('\n'),
+        { statusCode: fanOutStatus(failed.map((r) => r.res.status)) });
+    }
     return reply.code(204).send();
   };
   app.route({ method: ['GET', 'DELETE'], url: '/volumes/*', exposeHeadRoute: false, handler: dispatch });
