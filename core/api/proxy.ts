@@ -31,6 +31,7 @@ const plainAgent = new http.Agent({ keepAlive: true });
 const tlsAgents = new WeakMap<object, https.Agent>();
 
 function agentFor(ep: EngineEndpoint): http.Agent {
+  if (ep.agent) return ep.agent; // the engine layer's own pool: one kept connection per engine
   if (!ep.tls) return plainAgent;
   let agent = tlsAgents.get(ep.tls);
   if (!agent) {

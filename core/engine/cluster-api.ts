@@ -7,6 +7,7 @@
  * with as little re-encoding as possible (the original dropped fields newer than its vendored types).
  */
 import type { EventEmitter } from 'node:events';
+import type { Agent } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
 import type { ContainerView, CreateSpec, ImageView, NodeState, NodeView } from '../types.ts';
 
@@ -25,6 +26,11 @@ export interface EngineEndpoint {
    * made outside the engine layer (proxied and hijacked); absent = no limit.
    */
   answerTimeout?: number;
+  /**
+   * The engine layer's keep-alive pool for this engine: calls made outside the engine layer
+   * (proxied) share its connections instead of opening their own.
+   */
+  agent?: Agent;
 }
 
 export interface EngineContainer {

@@ -123,3 +123,77 @@ test('sameSummary: list summaries compared without the clock-driven Status text'
   assert.equal(sameSummary(a, { ...a, Mounts: [] }), false, 'a field more');
   assert.equal(sameSummary(undefined, a), false);
 });
+
+test('proxied calls share the engine layer\'s kept-alive connection, kept across refresh ticks', async () => {
+  const http = await import('node:http');
+  const { engineRequest } = await import('../api/proxy.ts');
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('Content-Type', 'application/json');
+      if (req.url?.endsWith('/start')) { res.statusCode = 204; res.end(); return; }
+      res.end('{"Id":"abc","State":{"Status":"running"}}');
+    });
+  });
+  server.on('connection', () => { connections += 1; });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  const owner: EngineOwner = {
+    options: resolveOptions({ refreshMinInterval: 30_000, refreshMaxInterval: 90_000 }),
+    logger: resolveOptions({ refreshMinInterval: 1, refreshMaxInterval: 1 }).logger,
+    stateChanged: () => {}, engineEvent: () => {}, duplicateId: () => undefined,
+  };
+  const engine = new EngineImpl(`127.0.0.1:${port}`, owner);
+  try {
+    assert.equal((await engine.inspectContainer('abc')).Id, 'abc');
+    const started = await engineRequest(engine, { method: 'POST', path: '/containers/abc/start', body: '' });
+    assert.equal(started.status, 204);
+    assert.equal((await engine.inspectContainer('abc')).Id, 'abc');
+    assert.equal(connections, 1, 'engine calls and proxied calls on one connection');
+    // An idle connection is kept for twice the longest refresh gap, not closed between two ticks.
+    assert.equal((engine.endpoint.agent as unknown as { options: { timeout?: number } }).options.timeout, 180_000);
+  } finally {
+    engine.close();
+    server.close();
+  }
+});
+
+test('an image list read again unchanged rebuilds nothing; a changed one is taken', async () => {
+  const http = await import('node:http');
+  let images = [{ Id: 'sha256:a', RepoTags: ['busybox:latest'], Created: 1, Size: 1 }];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(images));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  let told = 0;
+  const owner: EngineOwner = {
+    options: resolveOptions({ refreshMinInterval: 1000, refreshMaxInterval: 1000 }),
+    logger: resolveOptions({ refreshMinInterval: 1, refreshMaxInterval: 1 }).logger,
+    stateChanged: () => {}, engineEvent: () => {}, duplicateId: () => undefined,
+    imagesChanged: () => { told += 1; },
+  };
+  const engine = new EngineImpl(`127.0.0.1:${port}`, owner);
+  try {
+    await engine.refreshImages();
+    const version = engine.cacheVersion;
+    const view = engine.nodeView();
+    assert.deepEqual(engine.images().map((i) => i.view.id), ['sha256:a']);
+    assert.equal(told, 1);
+    await engine.refreshImages();
+    assert.equal(engine.cacheVersion, version, 'unchanged list: nothing derived is rebuilt');
+    assert.equal(engine.nodeView(), view);
+    assert.equal(told, 1);
+    images = [...images, { Id: 'sha256:b', RepoTags: ['other:1'], Created: 2, Size: 2 }];
+    await engine.refreshImages();
+    assert.ok(engine.cacheVersion > version);
+    assert.equal(told, 2);
+    assert.deepEqual(engine.nodeView().images.map((i) => i.id), ['sha256:a', 'sha256:b']);
+  } finally {
+    engine.close();
+    server.close();
+  }
+});

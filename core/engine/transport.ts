@@ -53,13 +53,15 @@ export interface TransportOptions {
   timeout: number;
   /** Engine name for timeout messages. */
   label: () => string;
+  /** How long an idle kept-alive connection is kept, ms (default `FREE_SOCKET_TIMEOUT`). */
+  idleTimeout?: number;
 }
 
 /**
  * Idle keep-alive sockets are closed after this long. A server may close an idle connection at the
  * moment we reuse it: that request is retried once on a new connection (see `request`).
  */
-const FREE_SOCKET_TIMEOUT = 30_000;
+export const FREE_SOCKET_TIMEOUT = 30_000;
 
 /** docker-modem's query string: objects JSON-encoded, undefined dropped, the rest as text. */
 export function queryString(query: Record<string, unknown> | undefined): string {
@@ -102,7 +104,7 @@ export class EngineTransport {
   constructor(private readonly o: TransportOptions) {
     // One idle socket per engine is enough (a handful of creates are in flight across 1,000 engines);
     // the extra ones a refresh tick opens in parallel are closed, not kept (memory at 1,000 engines).
-    const keep = { keepAlive: true, timeout: FREE_SOCKET_TIMEOUT, maxFreeSockets: 1, scheduling: 'lifo' as const };
+    const keep = { keepAlive: true, timeout: o.idleTimeout ?? FREE_SOCKET_TIMEOUT, maxFreeSockets: 1, scheduling: 'lifo' as const };
     if (o.tls) {
       this.mod = https;
       this.agent = new https.Agent({ ...keep, ...o.tls });
@@ -206,6 +208,11 @@ export class EngineTransport {
   private connectionFailed(): void {
     this.generation += 1;
     for (const list of Object.values(this.agent.freeSockets)) for (const s of list ?? []) s.destroy();
+  }
+
+  /** The keep-alive pool (for calls made outside this transport to the same engine, e.g. the API proxy). */
+  get keepAliveAgent(): http.Agent {
+    return this.agent;
   }
 
   destroy(): void {
