@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRequest } from '../pipeline/request.ts';
-import { engineSpec, hasHardNodeConstraint, pendingView, withSwarmId } from './create.ts';
+import { engineSpec, hasHardNodeConstraint, newSwarmId, pendingView, withSwarmId } from './create.ts';
 
 test('swarm ID: a fresh 64-hex label is added, an existing one is kept, and IDs in use are avoided', () => {
   const { body, swarmId } = withSwarmId({ Image: 'busybox', Labels: { a: 'b' } }, () => false);
@@ -13,6 +13,11 @@ test('swarm ID: a fresh 64-hex label is added, an existing one is kept, and IDs 
   const avoided = withSwarmId({}, () => ++calls < 3);
   assert.equal(calls, 3);
   assert.match(avoided.swarmId, /^[0-9a-f]{64}$/);
+  // IDs come from a pool refilled from the CSPRNG: past several refills, every one is new.
+  const seen = new Set<string>();
+  for (let i = 0; i < 300; i++) seen.add(newSwarmId(() => false));
+  assert.equal(seen.size, 300);
+  for (const id of seen) assert.match(id, /^[0-9a-f]{64}$/);
 });
 
 test('engine spec: CpuShares becomes ceil(cpus×1024/NCPU) only when CPUs are reserved', () => {

@@ -67,6 +67,16 @@ test('endpoint keys lose a node-name prefix only when it is a known node', () =>
   assert.equal(stripNodeNames(spec, ['node-3']), spec);
   const none = { Image: 'busybox' };
   assert.equal(stripNodeNames(none, ['node-1']), none);
+  // Node names are listed only when some endpoint key could carry a node prefix.
+  let asked = 0;
+  const names = () => { asked += 1; return ['node-1', 'node-2']; };
+  const plain = { Image: 'busybox', NetworkingConfig: { EndpointsConfig: { lnet: {} } } };
+  assert.equal(stripNodeNames(plain, names), plain);
+  assert.equal(stripNodeNames({ Image: 'busybox', NetworkingConfig: { EndpointsConfig: {} } }, names).Image, 'busybox');
+  assert.equal(asked, 0);
+  const prefixed = stripNodeNames({ Image: 'busybox', NetworkingConfig: { EndpointsConfig: { 'node-1/lnet': {} } } }, names) as typeof spec;
+  assert.deepEqual(prefixed.NetworkingConfig.EndpointsConfig, { lnet: {} });
+  assert.equal(asked, 1);
 });
 
 test('the create pipeline request: engine networks resolved through the cluster lookup, endpoints stripped', async () => {
