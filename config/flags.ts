@@ -145,9 +145,21 @@ export async function addDiscoveryPlugin(list: readonly SwarmPlugin[], url: stri
 
 // ---------------------------------------------------------------- values ----
 
-/** A duration flag: `invalid --flag: time: invalid duration "x"` on a parse error. */
+/**
+ * The longest duration a Node.js timer can wait (2^31-1 ms, 596h31m23.647s). A longer one fires
+ * after 1 ms instead (TimeoutOverflowWarning): `--heartbeat 1000h` made file discovery poll every
+ * millisecond and `join` re-register in a busy loop.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/**
+ * A duration flag: `invalid --flag: time: invalid duration "x"` on a parse error, and a one-line
+ * error above MAX_DURATION_MS (**deviation**: Go accepted up to ~2,562,047h).
+ */
 export function durationFlag(value: string | number, flag: string): number {
-  return parseDuration(value, flag);
+  const ms = parseDuration(value, flag);
+  if (ms > MAX_DURATION_MS) fail(`invalid ${flag}: ${JSON.stringify(String(value))} is too long (at most 596h31m23.647s)`);
+  return ms;
 }
 
 /** Go's strconv.Atoi for an int flag. */
