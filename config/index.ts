@@ -220,9 +220,30 @@ function explorer() {
     // cosmiconfig's own .ts loader needs the TypeScript JS API, which TypeScript 7 no longer has.
     // tryNative: under tsx a native import() works and shares module instances (errors, classes)
     // with the running CLI; without tsx, jiti compiles the file.
-    loaders: { '.ts': TypeScriptLoader({ tryNative: true }) },
+    loaders: { '.ts': loadTypeScript },
     cache: false,
   });
+}
+
+const nativeTs = TypeScriptLoader({ tryNative: true });
+const compiledTs = TypeScriptLoader({ tryNative: false });
+
+/**
+ * A native import() fails on a `.ts` config written as ESM (`export default`, as documented) in a
+ * project whose package.json has no `"type": "module"` (npm's default): tsx takes the file for
+ * CommonJS and Node refuses the require() of ESM ("Cannot require() ES Module … in a cycle").
+ * Only such module-format failures are retried with jiti compiling the file itself; an error the
+ * config threw is not (its code would run twice).
+ */
+const MODULE_FORMAT = /Cannot require\(\) ES Module|require\(\) of ES Module|ERR_REQUIRE_|Cannot use import statement outside a module|Unknown file extension/;
+
+async function loadTypeScript(path: string, content: string): Promise<unknown> {
+  try {
+    return await nativeTs(path, content);
+  } catch (err) {
+    if (!MODULE_FORMAT.test((err as Error)?.message ?? '')) throw err;
+    return compiledTs(path, content);
+  }
 }
 
 /**
@@ -237,9 +258,10 @@ export async function loadConfig(options: { configPath?: string; cwd?: string } 
       ? await explorer().load(resolve(cwd, options.configPath))
       : await explorer().search(cwd);
   } catch (err) {
-    const where = options.configPath ? resolve(cwd, options.configPath) : cwd;
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'no such file' : firstLine(e.message ?? String(err));
+    const e = err as NodeJS.ErrnoException & { filepath?: unknown };
+    // cosmiconfig names the file it failed on (a search otherwise only knows the directory).
+    const where = typeof e.filepath === 'string' ? e.filepath : options.configPath ? resolve(cwd, options.configPath) : cwd;
+    const why = e.code === 'ENOENT' ? 'no such file' : loadFailure(e.message ?? String(err));
     throw new ConfigError(`cannot load config file ${where}: ${why}`, { cause: err });
   }
   if (!result || result.isEmpty) {
@@ -249,8 +271,21 @@ export async function loadConfig(options: { configPath?: string; cwd?: string } 
   return { config: checkConfig(result.config, result.filepath), filepath: result.filepath, baseDir: dirname(result.filepath) };
 }
 
-function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
+/**
+ * The reason in a loader's multi-line message, on one line. The loaders put a header first
+ * (`TypeScriptLoader failed to compile TypeScript:`, `Transform failed with 1 error:`, `JSON Error
+ * in <file>:`) and the reason after it — an error the config file threw, a syntax error with its
+ * position — then code frames (`> 1 | …`, `    |   ^`), which are dropped.
+ */
+export function loadFailure(text: string): string {
+  const header = /^(TypeScriptLoader failed to compile TypeScript:|Transform failed with \d+ errors?:|JSON Error in .*:|YAML Error in .*:)$/;
+  const frame = /^(>?\s*\d+\s*\||\|)/;
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !header.test(l) && !frame.test(l));
+  // A config that throws something other than an Error (`throw 'x'`) trips cosmiconfig itself.
+  const thrown = /^Cannot create property 'filepath' on \w+ '(.*)'$/.exec(lines[0] ?? '');
+  if (thrown) return `the config file threw ${JSON.stringify(thrown[1])}`;
+  const unique = lines.filter((l, i) => lines.indexOf(l) === i);
+  return unique.join('; ') || text.trim() || 'unknown error';
 }
 
 /** Check the shape of a config (not the plugins, see resolve-plugins.ts); errors name the file. */
