@@ -50,6 +50,8 @@ function rows(busyPort: number): Row[] {
     { what: 'manage --heartbeat 1000h', files: nodesFile, args: (d) => ['manage', '-H', '127.0.0.1:0', '--heartbeat', '1000h', `file://${d}/nodes.txt`], stderr: /^invalid --heartbeat: "1000h" is too long \(at most 596h31m23\.647s\)$/ },
     { what: 'join --heartbeat 1000h', args: () => ['join', '--advertise', '127.0.0.1:2375', '--heartbeat', '1000h', '--ttl', '2000h', 'nodes://127.0.0.1:2375'], stderr: /^invalid --heartbeat: "1000h" is too long/ },
     { what: 'list --timeout 9999h', args: () => ['list', '--timeout', '9999h', 'nodes://127.0.0.1:1'], stderr: /^invalid --timeout: "9999h" is too long/ },
+    // A huge discovery range was expanded in one go: the process hung for minutes, taking gigabytes.
+    { what: 'a discovery range of 10^8 entries', args: () => ['list', '--timeout', '2s', 'nodes://127.0.0.1:[1:99999999]'], stderr: /^range \[1:99999999\] in "127\.0\.0\.1:\[1:99999999\]" has 99999999 entries, at most 65536$/ },
     { what: 'manage --engine-refresh-min-interval 700h', args: () => ['manage', '-H', '127.0.0.1:0', '--engine-refresh-min-interval', '700h', '--engine-refresh-max-interval', '800h', 'nodes://127.0.0.1:1'], stderr: /^invalid --engine-refresh-min-interval: "700h" is too long/ },
     // Config files that fail to load lost their reason ("TypeScriptLoader failed to compile TypeScript:" and nothing).
     { what: 'a swarm.config.ts that throws', files: { 'swarm.config.ts': "throw new Error('boom in config');\n" }, args: () => ['list', 'nodes://127.0.0.1:1'], stderr: (d) => new RegExp(`^cannot load config file ${escape(d)}/swarm\\.config\\.ts: boom in config$`) },

@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonical, createEntries, expandRange, parseFileContent, splitHostPort } from './entries.ts';
+import { canonical, createEntries, expandRange, MAX_RANGE, parseFileContent, splitHostPort } from './entries.ts';
 import { parseKvUrl, kvPaths, readKvTls } from './kv.ts';
+
+test('expandRange refuses a range of more than MAX_RANGE entries instead of expanding it', () => {
+  assert.equal(expandRange('127.0.0.1:[1:65536]').length, MAX_RANGE);
+  assert.throws(() => expandRange('127.0.0.1:[1:99999999]'), { message: 'range [1:99999999] in "127.0.0.1:[1:99999999]" has 99999999 entries, at most 65536' });
+  assert.throws(() => parseFileContent('a:1\n10.0.[0:999999].1:2375\n'), /has 1000000 entries, at most 65536/);
+});
 
 test('expandRange expands one inclusive numeric range, also inside the port', () => {
   assert.deepEqual(expandRange('10.0.0.[1:3]:2375'), ['10.0.0.1:2375', '10.0.0.2:2375', '10.0.0.3:2375']);

@@ -6,12 +6,18 @@
  * greedy (`\[(.+):(.+)\]`), so only one range per item is supported; a non-numeric range leaves the
  * item unchanged (it then fails host:port validation or is used verbatim).
  */
+/** Most entries one `[a:b]` range may expand to (every port of one host). */
+export const MAX_RANGE = 65_536;
+
 export function expandRange(pattern: string): string[] {
   const m = /\[(.+):(.+)\]/.exec(pattern);
   if (!m) return [pattern];
   if (!/^[+-]?\d+$/.test(m[1]) || !/^[+-]?\d+$/.test(m[2])) return [pattern];
   const from = Number(m[1]);
   const to = Number(m[2]);
+  // Expanded synchronously: `[1:99999999]` (a typo'd port range) blocked the manager for minutes
+  // and took gigabytes. The original expanded any size.
+  if (to - from + 1 > MAX_RANGE) throw new Error(`range [${m[1]}:${m[2]}] in "${pattern}" has ${to - from + 1} entries, at most ${MAX_RANGE}`);
   const out: string[] = [];
   for (let v = from; v <= to; v++) out.push(pattern.slice(0, m.index) + String(v) + pattern.slice(m.index + m[0].length));
   return out;
