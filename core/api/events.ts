@@ -13,6 +13,9 @@ import { ownHeaders } from './proxy.ts';
 /** Bytes queued for one slow subscriber before it is dropped (≈ the original's 10 000 events). */
 const MAX_BUFFERED = 16 * 1024 * 1024;
 
+/** The longest delay a Node.js timer takes as it is. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Docker's `until`/`since` form: unix seconds, optionally with a fraction (`1700000000.5`). */
 function parseUnix(name: string, v: string): number {
   if (!/^\d+(\.\d+)?$/.test(v)) throw badRequest(`invalid value for ${name}: ${v}`);
@@ -51,7 +54,14 @@ export default async function events(app: FastifyInstance, opts: { ctx: ApiConte
     ctx.cluster.events.on('event', onEvent);
     res.on('close', stop);
     if (until !== undefined) {
-      timer = setTimeout(() => { stop(); res.end(); }, Math.max(0, until - Date.now()));
+      // A timer longer than 2^31-1 ms fires after 1 ms: a far `until` (docker events --until
+      // 2100-01-01) ended the stream at once. Wait in steps no longer than that.
+      const arm = () => {
+        const left = until - Date.now();
+        if (left <= 0) { stop(); res.end(); return; }
+        timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      };
+      arm();
     }
     return reply;
   });

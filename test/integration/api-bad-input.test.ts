@@ -215,3 +215,27 @@ test('hijacked routes (attach, exec start) with a bad %-escape: 400, not 500', a
   assert.ok(manager.running());
   assert.equal(await ok('exec', container, 'echo', 'alive'), 'alive');
 });
+
+test('events with an until far in the future (2100) stay open and deliver events', async () => {
+  // A delay past 2^31-1 ms made Node's timer fire at once: the stream ended before any event.
+  const until = Math.floor(Date.UTC(2100, 0, 1) / 1000);
+  const name = `${TAG}-ev`;
+  const got = await new Promise<string>((resolve, reject) => {
+    const req = httpRequest({ ...addr, method: 'GET', path: `/events?until=${until}`, timeout: 60_000 });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        text += d;
+        if (text.includes(name)) { req.destroy(); resolve('event seen'); }
+      });
+      res.on('end', () => resolve(`the stream ended first: ${JSON.stringify(text.slice(0, 200))}`));
+      // Something to see: a volume create on every node (each engine sends a volume event).
+      void ok('volume', 'create', name).then(() => cleanup.push(['volume', 'rm', name]), reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('no event within 60 s')));
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(got, 'event seen');
+});
