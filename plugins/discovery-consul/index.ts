@@ -10,7 +10,7 @@ import type { SwarmPlugin } from '../../core/plugin.ts';
 import type { DiscoveryBackend, DiscoveryOptions, DiscoveryUrl, LeadershipState } from '../../core/types.ts';
 import {
   Backoff, backendLogger, callTimeout, discoveryError, electionTimeout, errText, kvPaths, parseKvUrl, readKvTls, sleep, watchLoop,
-  type WatchSource,
+  type WatchSource, noOptions
 } from '../discovery-common/index.ts';
 
 export const NAME = 'discovery-consul';
@@ -252,7 +252,8 @@ export function createConsulBackend(url: DiscoveryUrl, options: DiscoveryOptions
   }
 }
 
-export default function consul(): SwarmPlugin {
+export default function consul(options?: unknown): SwarmPlugin {
+  noOptions(NAME, options);
   return {
     name: NAME,
     apply(core) {

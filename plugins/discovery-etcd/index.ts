@@ -7,7 +7,7 @@ import type { SwarmPlugin } from '../../core/plugin.ts';
 import type { DiscoveryBackend, DiscoveryOptions, DiscoveryUrl, LeadershipState } from '../../core/types.ts';
 import {
   Backoff, backendLogger, callTimeout, discoveryError, electionTimeout, errText, kvPaths, parseKvUrl, readKvTls, sleep, watchLoop,
-  type WatchSource,
+  type WatchSource, noOptions
 } from '../discovery-common/index.ts';
 
 export const NAME = 'discovery-etcd';
@@ -218,7 +218,8 @@ async function* elect(
   }
 }
 
-export default function etcd(): SwarmPlugin {
+export default function etcd(options?: unknown): SwarmPlugin {
+  noOptions(NAME, options);
   return {
     name: NAME,
     apply(core) {

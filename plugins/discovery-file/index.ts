@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { SwarmPlugin } from '../../core/plugin.ts';
 import type { DiscoveryBackend, DiscoveryOptions, DiscoveryUrl } from '../../core/types.ts';
 import {
-  ERR_NOT_IMPLEMENTED, backendLogger, dedupe, discoveryError, errText, parseFileContent, sameList,
+  ERR_NOT_IMPLEMENTED, backendLogger, dedupe, discoveryError, errText, parseFileContent, sameList, noOptions
 } from '../discovery-common/index.ts';
 
 export const NAME = 'discovery-file';
@@ -95,7 +95,8 @@ export function createFileBackend(url: DiscoveryUrl, options: DiscoveryOptions, 
   };
 }
 
-export default function file(): SwarmPlugin {
+export default function file(options?: unknown): SwarmPlugin {
+  noOptions(NAME, options);
   return {
     name: NAME,
     apply(core) {

@@ -2,7 +2,7 @@
 import type { SwarmPlugin } from '../../core/plugin.ts';
 import type { DiscoveryBackend, DiscoveryUrl } from '../../core/types.ts';
 import {
-  ERR_NOT_IMPLEMENTED, dedupe, discoveryError, errText, expandRange, checkEntry, waitForAbort,
+  ERR_NOT_IMPLEMENTED, dedupe, discoveryError, errText, expandRange, checkEntry, waitForAbort, noOptions
 } from '../discovery-common/index.ts';
 
 export const NAME = 'discovery-nodes';
@@ -40,7 +40,8 @@ export function createNodesBackend(url: DiscoveryUrl): DiscoveryBackend {
   };
 }
 
-export default function nodes(): SwarmPlugin {
+export default function nodes(options?: unknown): SwarmPlugin {
+  noOptions(NAME, options);
   return {
     name: NAME,
     apply(core) {

@@ -10,7 +10,7 @@ import type { SwarmPlugin } from '../../core/plugin.ts';
 import type { DiscoveryBackend, DiscoveryOptions, DiscoveryUrl, LeadershipState } from '../../core/types.ts';
 import {
   Backoff, backendLogger, callTimeout, discoveryError, electionTimeout, errText, kvPaths, parseKvUrl, sleep, watchLoop,
-  type WatchSource,
+  type WatchSource, noOptions
 } from '../discovery-common/index.ts';
 
 export const NAME = 'discovery-zookeeper';
@@ -271,7 +271,8 @@ async function* elect(
   }
 }
 
-export default function zk(): SwarmPlugin {
+export default function zk(options?: unknown): SwarmPlugin {
+  noOptions(NAME, options);
   return {
     name: NAME,
     apply(core) {
