@@ -106,3 +106,13 @@ test('the service rejects bad registrations', async (t) => {
   assert.equal(badTtl.status, 400);
   assert.equal((await fetch(`${srv.url}/clusters/none`)).status, 404);
 });
+
+test('a token service on a port fetch() refuses (6000, a WHATWG "bad port") works; bad URLs name themselves', async (t) => {
+  // The client used fetch, which fails such ports with a bare "bad port"; Go's client (the original) did not.
+  const srv = await startTokenServer({ host: '127.0.0.93', port: 6000 });
+  t.after(() => srv.close());
+  const id = await createCluster('http://127.0.0.93:6000/v1');
+  assert.match(id, /^[0-9a-f]{32}$/);
+  await assert.rejects(createCluster('notaurl'), { message: 'invalid discovery service URL "notaurl/clusters"' });
+  await assert.rejects(createCluster('ftp://x/v1'), { message: 'discovery service URL must be http:// or https://, got "ftp://x/v1/clusters"' });
+});

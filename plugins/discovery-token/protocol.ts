@@ -1,4 +1,6 @@
 // The hosted-discovery protocol (legacy `discovery/token/token.go`), client side.
+import http from 'node:http';
+import https from 'node:https';
 import { discoveryError, createEntries, errText } from '../discovery-common/index.ts';
 
 /**
@@ -33,25 +35,53 @@ export function parseTokenUrl(rest: string, baseUrl: string): TokenTarget {
   return { base: `${scheme}//${rest.slice(0, i)}`, token };
 }
 
-async function request(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+/** An answer of the token service, read whole (they are small; a larger one is refused). */
+interface Answer { status: number; text: string }
+
+/** Longest answer read from a token service (a list of some thousand entries fits easily). */
+const MAX_ANSWER = 4 * 1024 * 1024;
+
+/**
+ * One HTTP exchange with the token service. node:http rather than fetch: fetch refuses the
+ * WHATWG "bad ports" (6000, 5060, 10080, …) with a bare "bad port", which the original's Go
+ * client never did; and a malformed or non-http(s) URL gets a line that names it.
+ */
+function request(url: string, init: { method: string; body?: string; headers?: Record<string, string> }, timeoutMs: number): Promise<Answer> {
+  let u: URL;
   try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  } catch (err) {
-    const cause = (err as { cause?: unknown }).cause;
-    throw discoveryError(`discovery service ${new URL(url).host} unreachable: ${errText(cause ?? err)}`, err);
+    u = new URL(url);
+  } catch {
+    return Promise.reject(discoveryError(`invalid discovery service URL "${url}"`));
   }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    return Promise.reject(discoveryError(`discovery service URL must be http:// or https://, got "${url}"`));
+  }
+  return new Promise((resolve, reject) => {
+    const fail = (err: unknown) => reject(discoveryError(`discovery service ${u.host} unreachable: ${errText(err)}`, err));
+    const req = (u.protocol === 'https:' ? https : http).request(u, { method: init.method, headers: init.headers, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_ANSWER) req.destroy(new Error(`answer larger than ${MAX_ANSWER} bytes`));
+        else chunks.push(c);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', fail);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', fail);
+    req.end(init.body);
+  });
 }
 
 /** `GET <base>/clusters/<token>` → validated `host:port` list. */
 export async function fetchEntries(t: TokenTarget, timeoutMs: number): Promise<string[]> {
   const res = await request(`${t.base}/clusters/${t.token}`, { method: 'GET' }, timeoutMs);
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    throw discoveryError(ERR_FETCH_STATUS(res.status));
-  }
+  if (res.status !== 200) throw discoveryError(ERR_FETCH_STATUS(res.status));
   let body: unknown;
   try {
-    body = await res.json();
+    body = JSON.parse(res.text);
   } catch (err) {
     throw discoveryError(`discovery service returned invalid JSON: ${errText(err)}`, err);
   }
@@ -69,7 +99,7 @@ export async function fetchEntries(t: TokenTarget, timeoutMs: number): Promise<s
 export async function registerEntry(t: TokenTarget, addr: string, ttlMs: number, timeoutMs: number): Promise<void> {
   const url = `${t.base}/clusters/${t.token}?ttl=${Math.floor(ttlMs / 1000)}`;
   const res = await request(url, { method: 'POST', body: addr, headers: { 'content-type': 'application/json' } }, timeoutMs);
-  const text = await res.text();
+  const text = res.text;
   if (res.status < 200 || res.status > 299) {
     throw discoveryError(`failed to register ${addr}: discovery service returned ${res.status} HTTP status code${text ? `: ${text.trim()}` : ''}`);
   }
@@ -79,7 +109,7 @@ export async function registerEntry(t: TokenTarget, addr: string, ttlMs: number,
 export async function createCluster(base: string, timeoutMs = 10_000): Promise<string> {
   const url = `${base.replace(/\/+$/, '')}/clusters`;
   const res = await request(url, { method: 'POST' }, timeoutMs);
-  const text = (await res.text()).trim();
+  const text = res.text.trim();
   if (res.status < 200 || res.status > 299) {
     throw discoveryError(`failed to create a cluster: discovery service returned ${res.status} HTTP status code`);
   }
@@ -89,7 +119,6 @@ export async function createCluster(base: string, timeoutMs = 10_000): Promise<s
 /** `DELETE <base>/clusters/<token>`. */
 export async function deleteCluster(t: TokenTarget, timeoutMs = 10_000): Promise<void> {
   const res = await request(`${t.base}/clusters/${t.token}`, { method: 'DELETE' }, timeoutMs);
-  await res.body?.cancel();
   if (res.status < 200 || res.status > 299) {
     throw discoveryError(`failed to delete cluster ${t.token}: discovery service returned ${res.status} HTTP status code`);
   }
