@@ -62,6 +62,13 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    // A client that hung up (mid-body: the body read fails with "aborted") has nobody left to
+    // answer, and it is not the manager's failure: no error-level line with a stack per hang-up.
+    if (request.raw.socket?.destroyed) {
+      request.log.debug({ err: err.message, url: request.url }, 'client gone');
+      reply.raw.destroy();
+      return;
+    }
     const status = errorStatus(err);
     if (status >= 500) request.log.error({ err, url: request.url }, 'request failed');
     else request.log.debug({ err: err.message, url: request.url }, 'request refused');

@@ -239,3 +239,20 @@ test('events with an until far in the future (2100) stay open and deliver events
   });
   assert.equal(got, 'event seen');
 });
+
+test('clients hanging up mid-body: no error-level log line per hang-up, the manager still serves', async () => {
+  // Each hang-up was logged at level error with a stack ("request failed … aborted").
+  for (const path of ['/containers/create', '/volumes/create', '/networks/create', '/auth', `/containers/${container}/exec`]) {
+    await new Promise<void>((resolve) => {
+      const s = net.connect(addr.port, addr.host, () => {
+        s.write(`POST ${path} HTTP/1.1\r\nHost: swarm\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"Image":"bu`);
+        // Give the manager the partial body, then hang up.
+        setTimeout(() => { s.destroy(); resolve(); }, 200);
+      });
+      s.on('error', () => resolve());
+    });
+  }
+  assert.equal(await ok('inspect', '--format', '{{.Name}}', container), `/${container}`);
+  const errors = manager.logs().split('\n').filter((l) => l.includes('"level":50') && l.includes('aborted'));
+  assert.deepEqual(errors, []);
+});
