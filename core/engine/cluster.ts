@@ -300,20 +300,23 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     };
     for (const engine of this.dirty) {
       const old = this.contributed.get(engine);
-      if (old) {
-        for (const row of old.rows) {
-          for (const n of row.names) bump(this.nameCount, n, -1);
-          const sid = row.labels[SWARM_ID_LABEL];
-          if (sid) bump(this.swarmIdCount, sid, -1);
-          const same = this.rowsById.get(row.id)?.filter((r) => r !== row) ?? [];
-          if (same.length > 0) this.rowsById.set(row.id, same);
-          else this.rowsById.delete(row.id);
-        }
-        this.contributed.delete(engine);
+      const alive = !engine.isClosed && this.byAddr.get(engine.addr) === engine && engine.isValidated;
+      const index = alive ? engine.lookupIndex() : undefined;
+      // Rows of unchanged entries are the same objects in both indexes (EngineImpl.lookupIndex):
+      // only the rows that went are taken out and only the new ones put in.
+      const now = new Set(index?.rows ?? []);
+      const before = new Set(old?.rows ?? []);
+      for (const row of before) {
+        if (now.has(row)) continue;
+        for (const n of row.names) bump(this.nameCount, n, -1);
+        const sid = row.labels[SWARM_ID_LABEL];
+        if (sid) bump(this.swarmIdCount, sid, -1);
+        const same = this.rowsById.get(row.id)?.filter((r) => r !== row) ?? [];
+        if (same.length > 0) this.rowsById.set(row.id, same);
+        else this.rowsById.delete(row.id);
       }
-      if (engine.isClosed || this.byAddr.get(engine.addr) !== engine || !engine.isValidated) continue;
-      const index = engine.lookupIndex();
-      for (const row of index.rows) {
+      for (const row of now) {
+        if (before.has(row)) continue;
         for (const n of row.names) bump(this.nameCount, n, 1);
         const sid = row.labels[SWARM_ID_LABEL];
         if (sid) bump(this.swarmIdCount, sid, 1);
@@ -321,7 +324,8 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
         if (same) same.push(row);
         else this.rowsById.set(row.id, [row]);
       }
-      this.contributed.set(engine, index);
+      if (index) this.contributed.set(engine, index);
+      else this.contributed.delete(engine);
     }
     this.dirty.clear();
   }

@@ -197,3 +197,29 @@ test('an image list read again unchanged rebuilds nothing; a changed one is take
     server.close();
   }
 });
+
+test('lookup index: an unchanged cache entry keeps its row object, changed and new entries get new rows', () => {
+  const { engine } = engineWithOwner();
+  const entry = (id: string, name: string) => {
+    const inspect = createdInspect(id, name, { Image: 'busybox' });
+    const summary = summaryFromInspect(inspect);
+    return { summary, inspect, view: containerView(summary, inspect, 1) };
+  };
+  engine.restore(entry('a'.repeat(64), 'one'));
+  const first = engine.lookupIndex();
+  assert.deepEqual(first.rows.map((r) => r.names), [['/one']]);
+  engine.restore(entry('b'.repeat(64), 'two'));
+  const second = engine.lookupIndex();
+  assert.notEqual(second, first);
+  assert.equal(second.rows.length, 2);
+  assert.equal(second.rows.find((r) => r.id === 'a'.repeat(64)), first.rows[0], 'unchanged entry, same row');
+  engine.restore(entry('a'.repeat(64), 'renamed'));
+  const third = engine.lookupIndex();
+  const renamed = third.rows.find((r) => r.id === 'a'.repeat(64))!;
+  assert.notEqual(renamed, first.rows[0]);
+  assert.deepEqual(renamed.names, ['/renamed']);
+  assert.equal(third.rows.find((r) => r.id === 'b'.repeat(64)), second.rows.find((r) => r.id === 'b'.repeat(64)));
+  engine.forget('b'.repeat(64));
+  assert.deepEqual(engine.lookupIndex().rows.map((r) => r.id), ['a'.repeat(64)]);
+  engine.close();
+});

@@ -49,10 +49,8 @@ export interface EngineLookup {
   id: string;
   name: string;
   rows: LookupRow[];
-  byId: Map<string, LookupRow>;
-  swarmIds: Set<string>;
-  /** Every name of every cached container, as the engine reports them (`/name`). */
-  names: Set<string>;
+  /** Row of each cached entry: a rebuilt index reuses the rows of unchanged entries (see Cluster.syncIndex). */
+  rowOf: Map<EngineContainer, LookupRow>;
 }
 
 interface CachedContainer extends EngineContainer {
@@ -241,20 +239,21 @@ export class EngineImpl implements Engine {
   lookupIndex(): EngineLookup {
     const l = this.lookup;
     if (l && l.version === this.cacheVersion && l.id === this.id && l.name === this.name) return l;
+    // An entry that did not change keeps its row (the same object): the cluster's indexes then
+    // touch only the rows that came or went, instead of all of this engine's containers per create.
+    const reuse = l && l.id === this.id && l.name === this.name ? l.rowOf : undefined;
     const rows: LookupRow[] = [];
-    const byId = new Map<string, LookupRow>();
-    const swarmIds = new Set<string>();
-    const names = new Set<string>();
+    const rowOf = new Map<EngineContainer, LookupRow>();
     for (const container of this.containers()) {
-      const view = container.view;
-      const row: LookupRow = { id: view.id, names: view.names, labels: view.labels, nodeId: this.id, nodeName: this.name, entry: { engine: this, container } };
+      let row = reuse?.get(container);
+      if (!row) {
+        const view = container.view;
+        row = { id: view.id, names: view.names, labels: view.labels, nodeId: this.id, nodeName: this.name, entry: { engine: this, container } };
+      }
       rows.push(row);
-      if (!byId.has(view.id)) byId.set(view.id, row);
-      const sid = view.labels[SWARM_ID_LABEL];
-      if (sid) swarmIds.add(sid);
-      for (const n of view.names) names.add(n);
+      rowOf.set(container, row);
     }
-    this.lookup = { version: this.cacheVersion, id: this.id, name: this.name, rows, byId, swarmIds, names };
+    this.lookup = { version: this.cacheVersion, id: this.id, name: this.name, rows, rowOf };
     return this.lookup;
   }
 
