@@ -49,7 +49,8 @@ export default defineConfig({
     engineRefreshMinInterval: '30s', // --engine-refresh-min-interval: engine state refresh, lower bound
     engineRefreshMaxInterval: '60s', // --engine-refresh-max-interval: upper bound (must be >= min)
     engineFailureRetry: 3, // --engine-failure-retry: failed calls before a node shows Unhealthy
-    heartbeat: '60s', // --heartbeat: poll period of file:// and token://, retry delay of a broken KV watch (>= 1s)
+    // heartbeat: '60s', // --heartbeat (default 60s): poll period of file:// and token://, retry delay of a broken KV watch (>= 1s);
+    //                  // unset here, the discovery plugin's own option applies: etcd({ heartbeat: '20s' })
     clusterDriver: 'swarm', // -c, --cluster-driver: the only one
     clusterOpts: {
       'swarm.overcommit': '0.05', // reserve up to 105% of each node's CPUs and memory (> -1)
@@ -65,8 +66,9 @@ export default defineConfig({
 
   join: {
     // advertise: '127.0.0.11:2375', // --advertise, $SWARM_ADVERTISE: the ENGINE's address to register (required)
-    heartbeat: '60s', // --heartbeat: registration period
-    ttl: '180s', // --ttl: registration lifetime, must be longer than the heartbeat
+    // heartbeat: '60s', // --heartbeat (default 60s): registration period
+    // ttl: '180s', // --ttl (default 180s): registration lifetime, must be longer than the heartbeat
+    //              // unset here, the discovery plugin's own options apply: etcd({ heartbeat: '20s', ttl: '60s' })
     delay: '0s', // --delay: random wait in [0, delay) before the first registration
   },
 
@@ -77,7 +79,8 @@ export default defineConfig({
   // The plugins, in order. Filters run in the order written (cheap ones first); exactly one
   // strategy; falsy entries are skipped (`process.env.X && plugin()`), arrays (presets) are
   // flattened. Without any filter the legacy list below is used; without a strategy, spread.
-  // The discovery backend for the URL's scheme is added automatically.
+  // The discovery backend for the URL's scheme is added automatically; list it to give it options,
+  // e.g. etcd({ heartbeat: '20s', ttl: '60s' }) (import etcd from './plugins/discovery-etcd/index.ts').
   plugins: [
     health(), // drop nodes that are not healthy
     port(), // drop nodes where a published host port is taken

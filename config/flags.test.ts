@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkAddrFormat, clusterOptions, discoveryOpts, globalSettings } from './flags.ts';
+import { checkAddrFormat, clusterOptions, discoveryOpts, globalSettings, joinSettings, manageSettings, type JoinFlags, type ManageFlags } from './flags.ts';
+import type { LoadedConfig } from './index.ts';
 
 test('--debug sets the debug level only when no level is given; the flags layer beats the file', () => {
   assert.equal(globalSettings({}).level, 'info');
@@ -32,4 +33,16 @@ test('discovery options: key=value pairs over the file, kv.path injected when ab
   assert.deepEqual(discoveryOpts(undefined, undefined), { 'kv.path': 'docker/swarm/nodes' });
   assert.deepEqual(discoveryOpts(['kv.cacertfile=/ca.pem', 'x=a=b'], { 'kv.path': 'p', x: 'y' }), { 'kv.path': 'p', x: 'a=b', 'kv.cacertfile': '/ca.pem' });
   assert.throws(() => discoveryOpts(['kv.path'], undefined), /^ConfigError: --discovery-opt must contain key=value strings$/);
+});
+
+test('heartbeat and ttl say whether anyone set them: a discovery plugin\'s own options replace only the defaults', () => {
+  const loaded = (config: Record<string, unknown> = {}) => ({ config, filepath: undefined, baseDir: process.cwd() }) as LoadedConfig;
+  const join = (flags: Record<string, unknown>, config?: Record<string, unknown>) => joinSettings({ advertise: '127.0.0.1:2375', ...flags } as JoinFlags, 'nodes://127.0.0.1:1', loaded(config), 'swarm', {});
+  assert.deepEqual(join({}).defaulted, { heartbeat: true, ttl: true });
+  assert.deepEqual(join({ heartbeat: '10s' }).defaulted, { heartbeat: false, ttl: true });
+  assert.deepEqual(join({}, { join: { ttl: '300s' } }).defaulted, { heartbeat: true, ttl: false });
+  const manage = (flags: Record<string, unknown>, config?: Record<string, unknown>) => manageSettings(flags as ManageFlags, 'nodes://127.0.0.1:1', loaded(config), 'swarm', {});
+  assert.deepEqual(manage({}).defaulted, { heartbeat: true });
+  assert.deepEqual(manage({ heartbeat: '5s' }).defaulted, { heartbeat: false });
+  assert.deepEqual(manage({}, { manage: { heartbeat: '5s' } }).defaulted, { heartbeat: false });
 });

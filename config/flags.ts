@@ -307,6 +307,8 @@ export interface ManageSettings {
   refreshMaxInterval: number;
   failureRetry: number;
   heartbeat: number;
+  /** True for a value nobody set (neither flag nor config section): a discovery plugin's option may replace it. */
+  defaulted: { heartbeat: boolean };
   overcommit: number;
   createRetry: number;
   replication: boolean;
@@ -398,6 +400,7 @@ export function manageSettings(flags: ManageFlags, positional: string | undefine
     refreshMaxInterval,
     failureRetry,
     heartbeat,
+    defaulted: { heartbeat: flags.heartbeat === undefined && cfg.heartbeat === undefined },
     overcommit,
     createRetry,
     replication,
@@ -541,6 +544,8 @@ export interface JoinSettings {
   advertise: string;
   heartbeat: number;
   ttl: number;
+  /** True for values nobody set (neither flag nor config section): a discovery plugin's options may replace them. */
+  defaulted: { heartbeat: boolean; ttl: boolean };
   delay: number;
 }
 
@@ -556,7 +561,8 @@ export function joinSettings(flags: JoinFlags, positional: string | undefined, l
   if (ttl <= heartbeat) fail('--ttl must be strictly superior to the heartbeat value');
   const delay = durationFlag(flags.delay ?? cfg.delay ?? DEFAULTS.joinDelay, '--delay');
   if (delay < 0) fail('--delay should not be a negative number');
-  return { discovery, discoveryOpts: discoveryOpts(flags.discoveryOpt, loaded.config.discoveryOpts), advertise, heartbeat, ttl, delay };
+  const defaulted = { heartbeat: flags.heartbeat === undefined && cfg.heartbeat === undefined, ttl: flags.ttl === undefined && cfg.ttl === undefined };
+  return { discovery, discoveryOpts: discoveryOpts(flags.discoveryOpt, loaded.config.discoveryOpts), advertise, heartbeat, ttl, defaulted, delay };
 }
 
 export interface ListFlags {

@@ -216,6 +216,12 @@ export interface DiscoveryOptions {
   failFast?: boolean;
   /** Logger for outage/recovery lines; defaults to `core.logger.child({ plugin })`. */
   logger?: Logger;
+  /**
+   * Which of `heartbeat` and `ttl` are the built-in defaults, set by nobody: a discovery plugin's
+   * own `heartbeat`/`ttl` options (`etcd({ heartbeat: '20s' })`) replace those, while a value from
+   * a flag or the config's manage/join/list section wins over the plugin's. Absent: none.
+   */
+  defaulted?: { heartbeat?: boolean; ttl?: boolean };
 }
 
 export interface DiscoveryUrl {
@@ -246,4 +252,6 @@ export interface DiscoveryBackend {
   elect?(candidate: { addr: string; ttl: number }, signal: AbortSignal): AsyncIterable<LeadershipState>;
   /** Releases connections. Idempotent. */
   close?(): Promise<void>;
+  /** The heartbeat (ms) it runs with, when its plugin's options chose it: `swarm join` re-registers at this period. */
+  heartbeat?: number;
 }

@@ -61,8 +61,10 @@ function rows(busyPort: number): Row[] {
     // strategy shows it is read now.
     { what: 'an ESM config in a CommonJS project', files: { 'swarm.config.ts': "export default { manage: { strategy: 'nope' } };\n" }, args: () => ['manage', '-H', '127.0.0.1:0', 'nodes://127.0.0.1:1'], stderr: /^strategy not supported: "nope"$/ },
     { what: 'a .swarmrc.json that is not JSON', files: { '.swarmrc.json': '{ bad json\n' }, args: () => ['list', 'nodes://127.0.0.1:1'], stderr: /^cannot load config file .*\/\.swarmrc\.json: Expected property name or '}' in JSON at position 2/ },
-    // Options given to a discovery plugin that takes none were silently ignored.
-    { what: 'options to a discovery plugin that takes none', files: { '.swarmrc.json': '{"plugins":[["etcd",{"heartbeat":"20s"}]]}' }, args: () => ['list', '--timeout', '2s', 'nodes://127.0.0.1:1'], stderr: /^plugin etcd failed to load \(config: .*\.swarmrc\.json\): takes no options \(got \{"heartbeat":"20s"\}\)/ },
+    // Options a discovery plugin does not know were silently ignored (it takes heartbeat and ttl).
+    { what: 'an unknown option of a discovery plugin', files: { '.swarmrc.json': '{"plugins":[["etcd",{"heartbeet":"20s"}]]}' }, args: () => ['list', '--timeout', '2s', 'nodes://127.0.0.1:1'], stderr: /^plugin etcd failed to load \(config: .*\.swarmrc\.json\): invalid options at \/heartbeet: Unexpected property$/ },
+    { what: 'a bad heartbeat option of a discovery plugin', files: { '.swarmrc.json': '{"plugins":[["etcd",{"heartbeat":"20 parsecs"}]]}' }, args: () => ['list', '--timeout', '2s', 'nodes://127.0.0.1:1'], stderr: /^plugin etcd failed to load \(config: .*\.swarmrc\.json\): invalid heartbeat: time: invalid duration "20 parsecs"$/ },
+    { what: 'options to a discovery plugin that takes none', files: { '.swarmrc.json': '{"plugins":[["nodes",{"heartbeat":"20s"}]]}' }, args: () => ['list', '--timeout', '2s', 'nodes://127.0.0.1:1'], stderr: /^plugin nodes failed to load \(config: .*\.swarmrc\.json\): takes no options \(got \{"heartbeat":"20s"\}\)/ },
     { what: 'a config that throws a string', files: { 'swarm.config.ts': "throw 'not an error';\n" }, args: () => ['list', 'nodes://127.0.0.1:1'], stderr: /^cannot load config file .*: the config file threw "not an error"$/ },
 
     // Already one line before this audit: kept as a regression table.

@@ -13,7 +13,9 @@ export async function runJoin(s: JoinSettings, ctx: CommandContext): Promise<voi
   const log = ctx.logger;
   const plugins = await loadDiscoveryPlugins(ctx.loaded, s.discovery);
   const core = createCore({ plugins, logger: log, ...(ctx.loaded.filepath ? { configPath: ctx.loaded.filepath } : {}) });
-  const backend = await core.discovery(s.discovery, { heartbeat: s.heartbeat, ttl: s.ttl, opts: s.discoveryOpts, logger: log });
+  const backend = await core.discovery(s.discovery, { heartbeat: s.heartbeat, ttl: s.ttl, opts: s.discoveryOpts, logger: log, defaulted: s.defaulted });
+  // the discovery plugin's own heartbeat option applies when no flag or config section set one
+  const heartbeat = backend.heartbeat ?? s.heartbeat;
   const controller = new AbortController();
   const { signal } = controller;
   const offShutdown = onShutdown(() => controller.abort());
@@ -26,14 +28,14 @@ export async function runJoin(s: JoinSettings, ctx: CommandContext): Promise<voi
       await sleep(wait, signal);
     }
     while (!signal.aborted) {
-      log.info({ addr: s.advertise, discovery: s.discovery }, `Registering on the discovery service every ${formatDuration(s.heartbeat)}...`);
+      log.info({ addr: s.advertise, discovery: s.discovery }, `Registering on the discovery service every ${formatDuration(heartbeat)}...`);
       try {
         await backend.register(s.advertise);
       } catch (err) {
         // Not fatal, as in the original: the store may come back before the next heartbeat.
         log.error({ addr: s.advertise, discovery: s.discovery }, (err as Error).message);
       }
-      await sleep(s.heartbeat, signal);
+      await sleep(heartbeat, signal);
     }
   } finally {
     offShutdown();

@@ -35,7 +35,7 @@ export async function runManage(s: ManageSettings, ctx: CommandContext): Promise
   const core = createCore({ plugins, logger: log, ...(configPath ? { configPath } : {}) });
 
   // Manage never registers itself: ttl 0, as the original.
-  const backend = await core.discovery(s.discovery, { heartbeat: s.heartbeat, ttl: 0, opts: s.discoveryOpts, logger: log });
+  const backend = await core.discovery(s.discovery, { heartbeat: s.heartbeat, ttl: 0, opts: s.discoveryOpts, logger: log, defaulted: s.defaulted });
   if (s.replication) checkElection(backend);
 
   // Ranking moves to worker threads only for clusters large enough to gain from it (measured).

@@ -10,7 +10,7 @@ import type { SwarmPlugin } from '../../core/plugin.ts';
 import type { DiscoveryBackend, DiscoveryOptions, DiscoveryUrl, LeadershipState } from '../../core/types.ts';
 import {
   Backoff, backendLogger, callTimeout, discoveryError, electionTimeout, errText, kvPaths, parseKvUrl, readKvTls, sleep, watchLoop,
-  type WatchSource, noOptions
+  type WatchSource, timingOptions, withTiming, timed, type TimingOptions
 } from '../discovery-common/index.ts';
 
 export const NAME = 'discovery-consul';
@@ -252,13 +252,16 @@ export function createConsulBackend(url: DiscoveryUrl, options: DiscoveryOptions
   }
 }
 
-export default function consul(options?: unknown): SwarmPlugin {
-  noOptions(NAME, options);
+/** Options: `heartbeat` and `ttl` (e.g. `consul({ heartbeat: '20s', ttl: '60s' })`), used where no flag or config section sets them. */
+export default function consul(options?: Partial<TimingOptions>): SwarmPlugin {
+  const timing = timingOptions(NAME, options);
   return {
     name: NAME,
     apply(core) {
-      core.hooks.discover.for(SCHEME).tapPromise(NAME, async (url, options) =>
-        createConsulBackend(url, options, backendLogger(core, options, NAME)));
+      core.hooks.discover.for(SCHEME).tapPromise(NAME, async (url, given) => {
+        const options = withTiming(NAME, given, timing);
+        return timed(await createConsulBackend(url, options, backendLogger(core, options, NAME)), options);
+      });
     },
   };
 }

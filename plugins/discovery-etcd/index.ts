@@ -7,7 +7,7 @@ import type { SwarmPlugin } from '../../core/plugin.ts';
 import type { DiscoveryBackend, DiscoveryOptions, DiscoveryUrl, LeadershipState } from '../../core/types.ts';
 import {
   Backoff, backendLogger, callTimeout, discoveryError, electionTimeout, errText, kvPaths, parseKvUrl, readKvTls, sleep, watchLoop,
-  type WatchSource, noOptions
+  type WatchSource, timingOptions, withTiming, timed, type TimingOptions
 } from '../discovery-common/index.ts';
 
 export const NAME = 'discovery-etcd';
@@ -218,13 +218,16 @@ async function* elect(
   }
 }
 
-export default function etcd(options?: unknown): SwarmPlugin {
-  noOptions(NAME, options);
+/** Options: `heartbeat` and `ttl` (e.g. `etcd({ heartbeat: '20s', ttl: '60s' })`), used where no flag or config section sets them. */
+export default function etcd(options?: Partial<TimingOptions>): SwarmPlugin {
+  const timing = timingOptions(NAME, options);
   return {
     name: NAME,
     apply(core) {
-      core.hooks.discover.for(SCHEME).tapPromise(NAME, async (url, options) =>
-        createEtcdBackend(url, options, backendLogger(core, options, NAME)));
+      core.hooks.discover.for(SCHEME).tapPromise(NAME, async (url, given) => {
+        const options = withTiming(NAME, given, timing);
+        return timed(await createEtcdBackend(url, options, backendLogger(core, options, NAME)), options);
+      });
     },
   };
 }
