@@ -186,6 +186,8 @@ export const part: BenchPart = {
       const simCpu0 = simCpu();
       const benchCpu0 = process.cpuUsage();
       const cpuLoad0 = cpuMs(pid);
+      /** Manager CPU (ms) when the n-th container was done, at each tenth of the run (where the CPU per container goes as it fills). */
+      const cpuAt = new Map<number, number>([[0, cpuLoad0]]);
       const start = process.hrtime.bigint();
       // A slow manager must not turn the run into an hour: stop filling at a time cap (the figures
       // are still written, marked as capped).
@@ -206,11 +208,15 @@ export const part: BenchPart = {
           if (failures > 50 && failures > done.length / 10) throw new Error(`too many failures (${failures}), first: ${firstError}`);
         }
         const n = done.length;
-        if (n > 0 && n % Math.max(1, Math.floor(total / 10)) === 0 && !rssAt.some((x) => x.containers === n)) rssAt.push({ containers: n, rssMB: rssMB(pid) });
+        if (n > 0 && n % Math.max(1, Math.floor(total / 10)) === 0 && !rssAt.some((x) => x.containers === n)) {
+          rssAt.push({ containers: n, rssMB: rssMB(pid) });
+          cpuAt.set(n, cpuMs(pid));
+        }
         if (n === CHECKPOINT && rssCheckpoint === undefined) rssCheckpoint = rssMB(pid);
         progress.tick();
       });
-      const loadCpuMs = cpuMs(pid) - cpuLoad0;
+      const loadCpuEnd = cpuMs(pid);
+      const loadCpuMs = loadCpuEnd - cpuLoad0;
       const simLoadCpuMs = simCpu() - simCpu0;
       const benchUsage = process.cpuUsage(benchCpu0);
       const benchLoadCpuMs = (benchUsage.user + benchUsage.system) / 1000;
@@ -228,14 +234,19 @@ export const part: BenchPart = {
       const firstKSeconds = upto > 0 ? firstK[upto - 1].at / 1000 : NaN;
       const firstKRate = upto / firstKSeconds;
       const firstKLat = summarize(firstK.map((d) => d.ms));
-      const deciles: { from: number; to: number; rate: number; lat: Summary }[] = [];
+      const deciles: { from: number; to: number; rate: number; lat: Summary; cpuMsPerContainer: number | null }[] = [];
       const step = Math.floor(n / 10);
       for (let d = 0; d < 10 && step > 0; d++) {
         const a = d * step;
         const b = d === 9 ? n : (d + 1) * step;
         const tStart = a === 0 ? 0 : done[a - 1].at;
         const tEnd = done[b - 1].at;
-        deciles.push({ from: a + 1, to: b, rate: (b - a) / ((tEnd - tStart) / 1000), lat: summarize(done.slice(a, b).map((x) => x.ms)) });
+        const c0 = cpuAt.get(a);
+        const c1 = d === 9 ? cpuAt.get(b) ?? loadCpuEnd : cpuAt.get(b);
+        deciles.push({
+          from: a + 1, to: b, rate: (b - a) / ((tEnd - tStart) / 1000), lat: summarize(done.slice(a, b).map((x) => x.ms)),
+          cpuMsPerContainer: c0 !== undefined && c1 !== undefined ? (c1 - c0) / (b - a) : null,
+        });
       }
       const collapse = deciles.length === 10 ? ratio(deciles[9].rate, deciles[0].rate) : NaN;
       const why = `${capped ? `stopped at the ${capMs / 1000} s time cap` : ctx.quick ? 'quick run' : 'short run'}${engineCount < 1_000 ? ` on ${engineCount} engines, not 1,000` : ''}`;
@@ -311,8 +322,8 @@ export const part: BenchPart = {
           ],
         }, {
           title: 'As the cluster fills (each tenth of the run)',
-          columns: ['containers', 'containers/s', 'p50 ms', 'p99 ms', 'max ms'],
-          rows: deciles.map((d) => [`${d.from}–${d.to}`, d.rate, d.lat.p50, d.lat.p99, d.lat.max]),
+          columns: ['containers', 'containers/s', 'p50 ms', 'p99 ms', 'max ms', 'manager CPU ms per container'],
+          rows: deciles.map((d) => [`${d.from}–${d.to}`, d.rate, d.lat.p50, d.lat.p99, d.lat.max, d.cpuMsPerContainer === null ? '—' : d.cpuMsPerContainer.toFixed(2)]),
         }, ...profileTables],
         charts: [{
           id: 'scale-latency', title: 'create+start latency as the cluster fills', kind: 'lines', unit: 'ms',
