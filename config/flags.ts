@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../core/errors.ts';
 import { parseDiscoveryUrl } from '../core/discovery-url.ts';
-import { parseDuration, type SwarmPlugin } from '../core/plugin.ts';
+import { MAX_TIMER_MS, parseDuration, type SwarmPlugin } from '../core/plugin.ts';
 import type { EngineTlsConfig, LoadedConfig } from './index.ts';
 import { configNote, kindsOf, loadFactory, instantiate, registryOf, type ResolveContext } from './resolve-plugins.ts';
 
@@ -146,19 +146,14 @@ export async function addDiscoveryPlugin(list: readonly SwarmPlugin[], url: stri
 // ---------------------------------------------------------------- values ----
 
 /**
- * The longest duration a Node.js timer can wait (2^31-1 ms, 596h31m23.647s). A longer one fires
- * after 1 ms instead (TimeoutOverflowWarning): `--heartbeat 1000h` made file discovery poll every
- * millisecond and `join` re-register in a busy loop.
- */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
-
-/**
  * A duration flag: `invalid --flag: time: invalid duration "x"` on a parse error, and a one-line
- * error above MAX_DURATION_MS (**deviation**: Go accepted up to ~2,562,047h).
+ * error above Node's longest timer, MAX_TIMER_MS (**deviation**: Go accepted up to ~2,562,047h;
+ * here `--heartbeat 1000h` made file discovery poll every millisecond and `join` re-register in a
+ * busy loop).
  */
 export function durationFlag(value: string | number, flag: string): number {
   const ms = parseDuration(value, flag);
-  if (ms > MAX_DURATION_MS) fail(`invalid ${flag}: ${JSON.stringify(String(value))} is too long (at most 596h31m23.647s)`);
+  if (ms > MAX_TIMER_MS) fail(`invalid ${flag}: ${JSON.stringify(String(value))} is too long (at most 596h31m23.647s)`);
   return ms;
 }
 

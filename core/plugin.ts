@@ -30,6 +30,12 @@ export function parseOptions<S extends TSchema>(plugin: string, schema: S, input
   return withDefaults as Static<S>;
 }
 
+/**
+ * Node's longest timer delay (2^31−1 ms, 596h31m23.647s): a longer one fires after 1 ms instead,
+ * with a TimeoutOverflowWarning. Durations that become timers are checked against it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Human form of a duration option (`20s`, `1m30s`, `500ms`, or milliseconds as a number). */
 export function parseDuration(value: string | number, what = 'duration'): number {
   if (typeof value === 'number') {

@@ -9,12 +9,10 @@ import type { ClusterEvent } from '../engine/cluster-api.ts';
 import type { ApiContext } from './context.ts';
 import { badRequest } from './errors.ts';
 import { ownHeaders } from './proxy.ts';
+import { MAX_TIMER_MS } from '../plugin.ts';
 
 /** Bytes queued for one slow subscriber before it is dropped (≈ the original's 10 000 events). */
 const MAX_BUFFERED = 16 * 1024 * 1024;
-
-/** The longest delay a Node.js timer takes as it is. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Docker's `until`/`since` form: unix seconds, optionally with a fraction (`1700000000.5`). */
 function parseUnix(name: string, v: string): number {

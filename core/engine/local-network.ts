@@ -63,14 +63,14 @@ export function withLocalNetwork(request: PlacementRequest, lookup: NetworkLooku
 /**
  * `NetworkingConfig.EndpointsConfig` keys `<node>/<net>` become `<net>` when `<node>` is a known
  * node name (other keys, e.g. a network really named `a/b`, are kept). Returns the same object when
- * nothing changes. `nodeNames` may be a function: it is called only when some key has a `/` (listing
- * 1,000 node names on every create cost about 5% of the manager's CPU at 1,000 engines).
+ * nothing changes. `nodeNames` is called only when some key has a `/` (listing 1,000 node names on
+ * every create cost about 5% of the manager's CPU at 1,000 engines).
  */
-export function stripNodeNames(spec: CreateSpec, nodeNames: readonly string[] | (() => readonly string[])): CreateSpec {
+export function stripNodeNames(spec: CreateSpec, nodeNames: () => readonly string[]): CreateSpec {
   const networking = (spec as DockerJson).NetworkingConfig;
   if (!isObject(networking) || !isObject(networking.EndpointsConfig)) return spec;
   if (!Object.keys(networking.EndpointsConfig).some((key) => key.includes('/'))) return spec;
-  const names = (typeof nodeNames === 'function' ? nodeNames() : nodeNames).filter((n) => n !== '');
+  const names = nodeNames().filter((n) => n !== '');
   let changed = false;
   const endpoints: DockerJson = {};
   for (const [key, endpoint] of Object.entries(networking.EndpointsConfig)) {

@@ -112,7 +112,7 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
     execArgv: workerExecArgv(),
     workerData: { arena },
     // A call does not wait for its tasks' reply messages (it reads the workers' done flags in the
-    // arena, see finish()), so the next call's task may reach a worker whose last reply is still
+    // arena, see waitForFlags), so the next call's task may reach a worker whose last reply is still
     // on its way: with one task per worker piscina would hold it back until the reply is handled.
     concurrentTasksPerWorker: 2,
   });
@@ -128,8 +128,9 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
   let local = new ArrayBuffer(0);
 
   /**
-   * Arena layout for a table of `count` rows of which `k` are scored:
-   *   [table: COLUMNS × count f64][results: count f64][rows: count int32]
+   * Arena layout for a table of `count` rows of which `k` are scored, with `slots` chunks:
+   *   [table: COLUMNS × count f64][results: count f64][summaries: slots × 4 f64]
+   *   [done flags: slots int32][rows: count int32]
    */
   async function run(source: RowSource, rows: Int32Array | undefined, scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<RankedRows> {
     const count = source.count;
@@ -176,12 +177,11 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
         summaryOffset, flagsOffset, slot,
       };
       const pending = piscina.run(task) as Promise<number>;
-      // A call may return before this settles (it reads the done flag); close() waits for it.
+      // A call may return before this settles (it reads the done flag): close() waits for it. A
+      // failure is reported below (flags, then Promise.all); this handler only keeps a task that
+      // fails while nobody awaits it from counting as an unhandled rejection.
       unsettled.add(pending);
-      void pending.finally(() => unsettled.delete(pending)).catch(() => undefined);
-      // Handled below (allSettled, then all); this catch only keeps a task that fails while the
-      // caller is still loading its own scorer from counting as an unhandled rejection.
-      pending.catch(() => undefined);
+      void pending.catch(() => undefined).finally(() => unsettled.delete(pending));
       tasks.push(pending);
     }
     const results = new Float64Array(target, resultOffset, k);

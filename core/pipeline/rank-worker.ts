@@ -45,7 +45,6 @@ export interface RankTask {
   slot: number;
 }
 
-
 const arena: SharedArrayBuffer = (workerData as { arena: SharedArrayBuffer }).arena;
 const scorers = new Map<string, Promise<ScoreFn>>();
 let cached: { version: number; buffer: SharedArrayBuffer; table: NodeTable } | undefined;

@@ -444,60 +444,53 @@ export async function scoreRows(
   request: PlacementRequest,
   pool?: RankPool,
 ): Promise<ArrayLike<number>> {
+  return (await rankRowsOf(set, rows, scorer, request, pool)).scores;
+}
+
+/** `scoreRows`, with the scores' summary when the pool's threads found it while scoring. */
+async function rankRowsOf(set: NodeSet, rows: Int32Array, scorer: ScorerRef, request: PlacementRequest, pool?: RankPool): Promise<{ scores: ArrayLike<number>; summary?: ScanSummary }> {
   const req: ScoreRequest = { cpus: request.cpus, memory: request.memory };
   const seed = seedOf(request.id);
   const turn = poolTurn(pool, scorer, rows.length);
   const started = performance.now();
   try {
     if (turn?.pool) {
-      if (pool!.scoreRows) {
+      const p = pool!;
+      if (p.rankRows || p.scoreRows) {
         set.pin(); // the pool reads the table when the call's turn comes: keep it as it is until then
         try {
-          return await pool!.scoreRows(set, rows, scorer, req, seed);
+          return p.rankRows ? await p.rankRows(set, rows, scorer, req, seed) : { scores: await p.scoreRows!(set, rows, scorer, req, seed) };
         } finally {
           set.unpin();
         }
       }
-      return await pool!.score(rows.length === set.count ? set.base : Array.from(rows, (r) => set.base[r]), scorer, req, seed);
+      return { scores: await p.score(rows.length === set.count ? set.base : Array.from(rows, (r) => set.base[r]), scorer, req, seed) };
     }
     const fn = scorer.score ?? (await loadScorer(scorer.module));
     const source = set.table;
-    if (rows.length === set.count) return scoreInline(fn, source, scorer, req, seed); // rows ascending, none dropped: all of them
+    if (rows.length === set.count) return { scores: scoreInline(fn, source, scorer, req, seed) }; // rows ascending, none dropped: all of them
     const table = tableView(scratchFor(tableBytes(rows.length)), 0, rows.length);
     for (const c of COLUMNS) gather(source[c], rows, table[c]);
-    return scoreInline(fn, table, scorer, req, seed);
+    return { scores: scoreInline(fn, table, scorer, req, seed) };
   } finally {
     turn?.record(performance.now() - started);
   }
 }
 
 /**
- * Scores of rows `rows` of `set`, with their summary when the pool found it while scoring
- * (scorers that are not row-local, whose rows are all scored on every placement).
+ * Scores of rows `rows` of `set` for a pass: kept and patched per snapshot for row-local scorers
+ * (`scoreSet`); otherwise all scored again, with the pool's summary when it scored them.
  */
-async function rankSet(set: NodeSet, rows: Int32Array, scorer: ScorerRef, request: PlacementRequest, pool?: RankPool): Promise<{ scores: ArrayLike<number>; summary?: ScanSummary }> {
-  const turn = !scorer.rowLocal && pool?.rankRows ? poolTurn(pool, scorer, rows.length) : undefined;
-  if (!turn) return { scores: await scoreSet(set, rows, scorer, request, pool) };
-  const started = performance.now();
-  try {
-    if (!turn.pool) return { scores: await scoreRows(set, rows, scorer, request) };
-    set.pin(); // the pool reads the table when the call's turn comes: keep it as it is until then
-    try {
-      return await pool!.rankRows!(set, rows, scorer, { cpus: request.cpus, memory: request.memory }, seedOf(request.id));
-    } finally {
-      set.unpin();
-    }
-  } finally {
-    turn.record(performance.now() - started);
-  }
+function rankSet(set: NodeSet, rows: Int32Array, scorer: ScorerRef, request: PlacementRequest, pool?: RankPool): Promise<{ scores: ArrayLike<number>; summary?: ScanSummary }> {
+  if (scorer.rowLocal) return scoreSet(set, rows, scorer, request, pool).then((scores) => ({ scores }));
+  return rankRowsOf(set, rows, scorer, request, pool);
 }
 
 /**
- * `scoreRows`, reusing the scores of every node of the set when the scorer is row-local: they are
+ * `scoreRows` for a row-local scorer, reusing the scores of every node of the set: they are
  * computed once per (scorer, options, resources asked) and the rows' scores are picked from them.
  */
 async function scoreSet(set: NodeSet, rows: Int32Array, scorer: ScorerRef, request: PlacementRequest, pool?: RankPool): Promise<ArrayLike<number>> {
-  if (!scorer.rowLocal) return scoreRows(set, rows, scorer, request, pool);
   const key = `${scorer.module}\0${JSON.stringify(scorer.options)}\0${request.cpus}\0${request.memory}`;
   let all = set.scores(key);
   if (!all) {

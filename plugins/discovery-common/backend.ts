@@ -3,7 +3,7 @@ import type { Core } from '../../core/core.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import type { DiscoveryBackend, DiscoveryOptions } from '../../core/types.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { parseDuration, parseOptions } from '../../core/plugin.ts';
+import { MAX_TIMER_MS, parseDuration, parseOptions } from '../../core/plugin.ts';
 
 /** Resolve when `signal` aborts (a watch that has nothing more to say still ends on abort). */
 export function waitForAbort(signal: AbortSignal): Promise<void> {
@@ -42,9 +42,6 @@ export interface Timing {
   heartbeat?: number;
   ttl?: number;
 }
-
-/** Node's longest timer: a longer delay fires after 1 ms (see config/flags.ts). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Parse and check a discovery plugin's `heartbeat`/`ttl` options; errors name the plugin. */
 export function timingOptions(plugin: string, options: unknown): Timing {
