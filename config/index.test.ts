@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
-import { defineConfig, loadConfig, loadPlugins } from './index.ts';
+import { defineConfig, loadConfig, loadFailure, loadPlugins } from './index.ts';
 import { DEFAULT_FILTERS, manageSettings } from './flags.ts';
 import { testKinds, testRegistry } from './test-registry.ts';
 
@@ -73,6 +73,16 @@ test('--config loads the named file; a missing file is an error naming it', asyn
   assert.equal(loaded.baseDir, join(dir, 'conf'));
   assert.equal(loaded.config.manage?.strategy, 'random');
   await assert.rejects(loadConfig({ cwd: dir, configPath: 'nope.json' }), new RegExp(`cannot load config file ${join(dir, 'nope.json')}: no such file`));
+});
+
+test('a loader failure is one line without its code frame, coloured or not', () => {
+  // What cosmiconfig's JSON loader throws when a `CI` variable turns picocolors on (as in CI).
+  const coloured = "JSON Error in /x/.swarmrc.json:\n\u001b[0m\u001b[31m\u001b[1m>\u001b[22m\u001b[39m\u001b[90m 1 |\u001b[39m { bad json\n"
+    + " \u001b[90m   |\u001b[39m   \u001b[31m\u001b[1m^\u001b[22m\u001b[39m\n\u001b[90m 2 |\u001b[39m\u001b[0m\n\nExpected property name or '}' in JSON at position 2";
+  const plain = "JSON Error in /x/.swarmrc.json:\n> 1 | { bad json\n    |   ^\n  2 |\n\nExpected property name or '}' in JSON at position 2";
+  for (const message of [coloured, plain]) {
+    assert.equal(loadFailure(message), "Expected property name or '}' in JSON at position 2");
+  }
 });
 
 test('no config file at all is an empty config', async (t) => {

@@ -6,6 +6,7 @@
  * The file's settings are validated with the same messages as the flags (config/flags.ts).
  */
 import { dirname, resolve } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { cosmiconfig, type CosmiconfigResult } from 'cosmiconfig';
@@ -275,9 +276,12 @@ export async function loadConfig(options: { configPath?: string; cwd?: string } 
  * The reason in a loader's multi-line message, on one line. The loaders put a header first
  * (`TypeScriptLoader failed to compile TypeScript:`, `Transform failed with 1 error:`, `JSON Error
  * in <file>:`) and the reason after it — an error the config file threw, a syntax error with its
- * position — then code frames (`> 1 | …`, `    |   ^`), which are dropped.
+ * position — then code frames (`> 1 | …`, `    |   ^`), which are dropped. The frames are coloured
+ * whenever picocolors thinks a terminal may show them (a `CI` variable is enough), so colour
+ * codes go first.
  */
-export function loadFailure(text: string): string {
+export function loadFailure(message: string): string {
+  const text = stripVTControlCharacters(message);
   const header = /^(TypeScriptLoader failed to compile TypeScript:|Transform failed with \d+ errors?:|JSON Error in .*:|YAML Error in .*:)$/;
   const frame = /^(>?\s*\d+\s*\||\|)/;
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !header.test(l) && !frame.test(l));
