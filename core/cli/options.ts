@@ -95,7 +95,9 @@ export const MANAGE_FLAGS: readonly FlagSpec[] = [
   { flags: '--engine-failure-retry <n>', description: 'set engine failure retry count', default: String(DEFAULTS.engineFailureRetry) },
   { flags: '--engine-refresh-retry <n>', description: 'deprecated; replaced by --engine-failure-retry', default: String(DEFAULTS.engineRefreshRetry) },
   { flags: '--heartbeat <duration>', description: 'period between each heartbeat', default: DEFAULTS.heartbeat },
-  { flags: '--cors, --api-enable-cors', description: 'enable CORS headers in the remote API' },
+  // Legacy order (`api-enable-cors, cors`); commander names the value after the LAST long flag, and
+  // the settings read `cors` (as `--cors, --api-enable-cors` it was `apiEnableCors`: the flag did nothing).
+  { flags: '--api-enable-cors, --cors', description: 'enable CORS headers in the remote API' },
   { flags: '-c, --cluster-driver <driver>', description: 'cluster driver to use [swarm]', default: DEFAULTS.clusterDriver },
   { flags: '--cluster-opt <key=value>', description: 'cluster driver options (repeatable): swarm.overcommit=0.05 (overcommit to apply on resources), swarm.createretry=0 (container create retry count after initial failure)', repeat: true },
   DISCOVERY_OPT,

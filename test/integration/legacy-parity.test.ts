@@ -1,0 +1,101 @@
+/**
+ * Differences from legacy standalone Swarm found by driving a real `swarm manage` (started as
+ * users start it, through the CLI) over real engines with the docker CLI and raw HTTP. Each test
+ * names the legacy behaviour it pins (see /work/shared/LEGACY-SWARM.md) and failed before its fix.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { dockerCli, startEngines, startManager, type ManagerProcess, type TestEngine } from '../cluster/index.ts';
+
+let engines: TestEngine[] = [];
+let stopEngines: () => Promise<void> = async () => {};
+const managers: ManagerProcess[] = [];
+const TAG = `parity${process.pid}`;
+
+interface Answer { status: number; body: string; headers: Record<string, string | string[] | undefined> }
+
+function send(host: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const url = new URL(host.replace(/^tcp:/, 'http:'));
+  return new Promise((resolve, reject) => {
+    const h: Record<string, string | number> = { ...headers };
+    if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
+    const req = httpRequest({ host: url.hostname, port: Number(url.port), method, path, headers: h, timeout: 30_000 });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${path}`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function manage(args: string[]): Promise<ManagerProcess> {
+  const m = await startManager([...args, '--engine-refresh-min-interval', '2s', '--engine-refresh-max-interval', '2s',
+    `nodes://${engines.map((e) => e.addr).join(',')}`]);
+  managers.push(m);
+  for (let i = 0; i < 120; i++) {
+    const info = await dockerCli(m.host, ['info']);
+    if ((info.stdout.match(/Status: Healthy/g) ?? []).length === engines.length) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return m;
+}
+
+before(async () => {
+  const group = await startEngines({ count: 2 });
+  engines = group.engines;
+  stopEngines = group.stop; // shared engines: does nothing
+});
+
+after(async () => {
+  for (const m of managers) await m.stop();
+  await stopEngines();
+});
+
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-headers': 'Origin, X-Requested-With, Content-Type, Accept',
+  'access-control-allow-methods': 'GET, POST, DELETE, PUT, OPTIONS, HEAD',
+};
+
+// Legacy: `--api-enable-cors, --cors` adds the CORS headers to every routed answer and answers
+// OPTIONS on every route with an empty 200. Through the CLI both spellings did nothing here
+// (commander stored the flag as `apiEnableCors`, the settings read `cors`).
+for (const flag of ['--cors', '--api-enable-cors']) {
+  test(`swarm manage ${flag}: CORS headers on answers, OPTIONS preflight answered`, async () => {
+    const m = await manage([flag]);
+    try {
+      const name = `${TAG}-cors${flag.length}`;
+      const run = await dockerCli(m.host, ['run', '-d', '--name', name, 'busybox', 'sleep', '60']);
+      assert.equal(run.code, 0, run.stderr);
+      for (const path of ['/_ping', '/v1.41/info', '/v1.41/containers/json', `/v1.41/containers/${name}/json`, '/v1.41/images/json']) {
+        const a = await send(m.host, 'GET', path);
+        assert.equal(a.status, 200, `${path}: ${a.body}`);
+        for (const [k, v] of Object.entries(CORS)) assert.equal(a.headers[k], v, `${path}: ${k}`);
+      }
+      const pre = await send(m.host, 'OPTIONS', '/v1.41/containers/json', undefined, { origin: 'http://example.test', 'access-control-request-method': 'GET' });
+      assert.equal(pre.status, 200, pre.body);
+      assert.equal(pre.body, '');
+      assert.equal(pre.headers['access-control-allow-origin'], '*');
+      await dockerCli(m.host, ['rm', '-f', name]);
+    } finally {
+      await m.stop();
+    }
+  });
+}
+
+test('without --cors: no CORS headers, OPTIONS is not a route', async () => {
+  const m = await manage([]);
+  try {
+    const a = await send(m.host, 'GET', '/v1.41/containers/json');
+    assert.equal(a.status, 200);
+    assert.equal(a.headers['access-control-allow-origin'], undefined);
+    const pre = await send(m.host, 'OPTIONS', '/v1.41/containers/json');
+    assert.equal(pre.status, 404);
+  } finally {
+    await m.stop();
+  }
+});
