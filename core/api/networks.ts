@@ -27,14 +27,18 @@ export function relay(reply: FastifyReply, res: { status: number; body: Buffer; 
   return reply.type(String(res.headers['content-type'] ?? 'application/json')).send(res.body);
 }
 
-/** Engine by node name, for `node/name` references. */
-function splitNodeRef(ctx: ApiContext, ref: string): { engine?: Engine; name: string } {
-  const i = ref.indexOf('/');
-  if (i > 0) {
-    const engine = ctx.cluster.engines().find((e) => e.name === ref.slice(0, i) || e.id === ref.slice(0, i));
-    if (engine) return { engine, name: ref.slice(i + 1) };
-  }
-  return { name: ref };
+/**
+ * The node of a `node/name` network or volume create, chosen as the original chose it: by
+ * scheduling a `constraint:node==<prefix>` (node name or ID, glob or /regex/; unhealthy nodes and
+ * the other filters apply). A prefix no usable node matches is the scheduler's 500 (before, an
+ * unknown prefix created a network literally named `node-9/x` on some node, and a named unhealthy
+ * node was sent the request anyway).
+ */
+export async function nodeOfPrefix(ctx: ApiContext, prefix: string): Promise<Engine> {
+  const report = await ctx.cluster.plan({ Env: [`constraint:node==${prefix}`] }, '');
+  const engine = report.node ? ctx.cluster.engine(report.node.addr) : undefined;
+  if (!engine) throw new SwarmError('SWARM_ERR_NO_SUITABLE_NODE', report.error ?? `cannot find node ${prefix}`);
+  return engine;
 }
 
 export function listNetworks(ctx: ApiContext, query: Record<string, string | undefined>): DockerJson[] {
@@ -84,9 +88,10 @@ export default async function networks(app: FastifyInstance, opts: { ctx: ApiCon
   app.post('/networks/create', async (request, reply) => {
     const body = await readJson(request, bodyLimit);
     const name = checkNetworkName(body.Name);
-    const { engine: onNode, name: bare } = splitNodeRef(ctx, name);
+    const slash = name.indexOf('/');
+    const bare = slash > 0 ? name.slice(slash + 1) : name;
     checkNetworkName(bare); // `node-1/` names no network either
-    const engine = onNode ?? anyEngine(ctx);
+    const engine = slash > 0 ? await nodeOfPrefix(ctx, name.slice(0, slash)) : anyEngine(ctx);
     const spec = { ...body, Name: bare, Driver: body.Driver || DEFAULT_NETWORK_DRIVER };
     const res = await engineRequest(engine, { method: 'POST', path: '/networks/create', version: version(request), body: JSON.stringify(spec) });
     if (res.status < 400) await engine.refreshNetworks();

@@ -12,7 +12,7 @@ import { parseFilters, readBody } from './body.ts';
 import { parseVolumeBody } from './validate.ts';
 import { fanOutStatus, notFound } from './errors.ts';
 import { healthyEngines } from './images.ts';
-import { relay } from './networks.ts';
+import { nodeOfPrefix, relay } from './networks.ts';
 import { engineErrorMessage, engineRequest, requestedVersion } from './proxy.ts';
 
 export const NO_SUCH_VOLUME = (ref: string) => `No such volume: ${ref}`;
@@ -73,11 +73,11 @@ export default async function volumes(app: FastifyInstance, opts: { ctx: ApiCont
   app.post('/volumes/create', async (request, reply) => {
     const body = parseVolumeBody(await readBody(request, bodyLimit));
     let name = typeof body.Name === 'string' ? body.Name : '';
-    const { engine: onNode, name: bare } = splitNodeRef(ctx, name);
+    const slash = name.indexOf('/');
     let targets: Engine[];
-    if (onNode) {
-      targets = [onNode];
-      name = bare;
+    if (slash > 0) {
+      targets = [await nodeOfPrefix(ctx, name.slice(0, slash))];
+      name = name.slice(slash + 1);
     } else {
       const labels = (body.Labels ?? {}) as Record<string, string>;
       targets = whitelisted(healthyEngines(ctx), labels['com.docker.swarm.whitelists']);

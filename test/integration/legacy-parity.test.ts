@@ -99,3 +99,44 @@ test('without --cors: no CORS headers, OPTIONS is not a route', async () => {
     await m.stop();
   }
 });
+
+async function engineNames(e: TestEngine, kind: 'network' | 'volume'): Promise<string[]> {
+  const r = await dockerCli(e.host, [kind, 'ls', '--format', '{{.Name}}']);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim().split('\n');
+}
+
+// Legacy: `node/name` of network and volume create is scheduled as `constraint:node==<node>`, so a
+// prefix naming no node is the scheduler's 500; the network was created here under the whole name
+// (`nosuchnode/x`, listed as `node-1/nosuchnode/x`) on the top-ranked node.
+test('network and volume create node/name with an unknown node: the scheduler error, nothing created', async () => {
+  const m = await manage([]);
+  try {
+    const net = `${TAG}-nosuchnode/n`;
+    const r = await dockerCli(m.host, ['network', 'create', '-d', 'bridge', net]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, new RegExp(`Unable to find a node that satisfies the following conditions \\n(\\[.*\\]\\n)*\\[node==${TAG}-nosuchnode\\]`));
+    const vol = `${TAG}-nosuchnode/v`;
+    const v = await send(m.host, 'POST', '/v1.41/volumes/create', JSON.stringify({ Name: vol }), { 'content-type': 'application/json' });
+    assert.equal(v.status, 500, v.body);
+    assert.match(JSON.parse(v.body).message, new RegExp(`^Unable to find a node that satisfies the following conditions \\n(\\[.*\\]\\n)*\\[node==${TAG}-nosuchnode\\]$`));
+    for (const e of engines) {
+      assert.ok(!(await engineNames(e, 'network')).some((n) => n.includes(TAG)), `no network on ${e.name}`);
+    }
+    // A glob prefix picks a matching node, as the constraint does.
+    const target = engines[1];
+    const glob = `${target.name.slice(0, -1)}*`;
+    const made = await dockerCli(m.host, ['network', 'create', '-d', 'bridge', `${glob}/${TAG}-g`]);
+    assert.equal(made.code, 0, made.stderr);
+    const ls = await dockerCli(m.host, ['network', 'ls', '--filter', `name=${TAG}-g`, '--format', '{{.Name}}']);
+    const [node] = ls.stdout.trim().split('/');
+    assert.ok(engines.some((e) => e.name === node && e.name.startsWith(glob.slice(0, -1))), ls.stdout);
+    assert.equal((await dockerCli(m.host, ['network', 'rm', ls.stdout.trim()])).code, 0);
+    const ok = await dockerCli(m.host, ['network', 'create', '-d', 'bridge', `${target.name}/${TAG}-n`]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok((await engineNames(target, 'network')).includes(`${TAG}-n`));
+    assert.equal((await dockerCli(m.host, ['network', 'rm', `${target.name}/${TAG}-n`])).code, 0);
+  } finally {
+    await m.stop();
+  }
+});
