@@ -41,8 +41,17 @@ export function decorateInspect(json: DockerJson, owner: ClusterContainer): Dock
   const e = owner.engine;
   const ports = json?.NetworkSettings?.Ports as Record<string, DockerJson[] | null> | undefined;
   if (ports) {
-    for (const bindings of Object.values(ports)) {
-      for (const b of bindings ?? []) if (b.HostIp === '' || b.HostIp === '0.0.0.0' || b.HostIp === '::') b.HostIp = e.ip;
+    for (const [key, bindings] of Object.entries(ports)) {
+      if (!bindings) continue;
+      // 0.0.0.0 and :: (engines since 20.10 list both) become one binding on the node IP (see ps.ts nodePorts).
+      const seen = new Set<string>();
+      ports[key] = bindings.filter((b) => {
+        if (b.HostIp !== '' && b.HostIp !== '0.0.0.0' && b.HostIp !== '::') return true;
+        b.HostIp = e.ip;
+        if (seen.has(b.HostPort)) return false;
+        seen.add(b.HostPort);
+        return true;
+      });
     }
   }
   json.Node = { ID: e.id, IP: e.ip, Addr: e.addr, Name: e.name, Cpus: e.cpus, Memory: e.memory, Labels: e.labels };

@@ -77,6 +77,29 @@ export function stateStringUntil(state: DockerJson, now: number): number {
 
 const UNSPECIFIED = new Set(['', '0.0.0.0', '::']);
 
+/**
+ * Ports with unspecified IPs replaced by the node IP, as the original did. Engines since 20.10 list a
+ * published port twice, on `0.0.0.0` and on `::`; both become the node IP, and the second copy is
+ * dropped (`docker ps` showed `10.0.0.1:80->80/tcp, 10.0.0.1:80->80/tcp`; the engines of the
+ * original's time listed it once).
+ */
+function nodePorts(ports: DockerJson[], ip: string): DockerJson[] {
+  const out: DockerJson[] = [];
+  let seen: Set<string> | undefined;
+  for (const p of ports) {
+    if (p.IP === undefined || !UNSPECIFIED.has(p.IP)) {
+      out.push(p);
+      continue;
+    }
+    const key = `${p.PublicPort}/${p.PrivatePort}/${p.Type}`;
+    seen ??= new Set();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ ...p, IP: ip });
+  }
+  return out;
+}
+
 /** What fastify sends with a serialised object; the pre-serialised answer keeps it. */
 export const PS_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -122,7 +145,7 @@ export function psEntry(c: ClusterContainer, now = Date.now()): DockerJson {
   const s = container.summary ?? {};
   const out: DockerJson = { ...s };
   out.Names = (s.Names as string[] | undefined ?? container.view.names).map((n) => `/${engine.name}${n.startsWith('/') ? n : `/${n}`}`);
-  out.Ports = (s.Ports as DockerJson[] | undefined ?? []).map((p) => (p.IP !== undefined && UNSPECIFIED.has(p.IP) ? { ...p, IP: engine.ip } : p));
+  out.Ports = nodePorts(s.Ports as DockerJson[] | undefined ?? [], engine.ip);
   if (engine.state !== 'healthy') out.Status = 'Host Down';
   else if (container.inspect?.State) out.Status = stateString(container.inspect.State, now);
   out.State = container.inspect?.State?.Status ?? s.State ?? container.view.state;

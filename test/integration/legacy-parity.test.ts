@@ -140,3 +140,32 @@ test('network and volume create node/name with an unknown node: the scheduler er
     await m.stop();
   }
 });
+
+// Legacy: `docker ps` and inspect show published ports on the node IP (unspecified IPs rewritten),
+// one line per binding as the engines of its time listed them. dockerd 20.10 lists a port published
+// on a user bridge twice (0.0.0.0 and ::), which became the same node-IP binding twice.
+test('a port published on a user network is listed once, on the node IP, by ps, port and inspect', async () => {
+  const m = await manage([]);
+  const node = engines[0];
+  const net = `${TAG}-pnet`;
+  const name = `${TAG}-ports`;
+  try {
+    assert.equal((await dockerCli(m.host, ['network', 'create', '-d', 'bridge', `${node.name}/${net}`])).code, 0);
+    const run = await dockerCli(m.host, ['run', '-d', '--name', name, '--net', net, '-p', '80', '-e', `constraint:node==${node.name}`, 'busybox', 'sleep', '300']);
+    assert.equal(run.code, 0, run.stderr);
+    const direct = JSON.parse((await dockerCli(node.host, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', name])).stdout) as Record<string, { HostIp: string; HostPort: string }[]>;
+    const hostPort = direct['80/tcp']![0]!.HostPort;
+    // The engine's own answer has both wildcard bindings (what this test is about).
+    assert.deepEqual(direct['80/tcp']!.map((b) => b.HostIp).sort(), ['0.0.0.0', '::'], JSON.stringify(direct));
+    const ps = await dockerCli(m.host, ['ps', '--filter', `name=${name}`, '--format', '{{.Ports}}']);
+    assert.equal(ps.stdout.trim(), `${node.ip}:${hostPort}->80/tcp`);
+    const inspect = await dockerCli(m.host, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', name]);
+    assert.deepEqual(JSON.parse(inspect.stdout), { '80/tcp': [{ HostIp: node.ip, HostPort: hostPort }] });
+    const port = await dockerCli(m.host, ['port', name, '80']);
+    assert.equal(port.stdout.trim(), `${node.ip}:${hostPort}`);
+  } finally {
+    await dockerCli(m.host, ['rm', '-f', name]);
+    await dockerCli(m.host, ['network', 'rm', `${node.name}/${net}`]);
+    await m.stop();
+  }
+});
