@@ -125,6 +125,7 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     const wasValidated = engine.isValidated;
     const node = engine.nodeView();
     const ref = nodeRef(engine);
+    const cached = wasValidated ? engine.containers() : [];
     engine.close();
     this.byAddr.delete(addr);
     this.imagesChanged();
@@ -134,7 +135,16 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     this.logger.info({ addr, name: engine.name }, 'engine removed');
     if (wasValidated) {
       this.emitSwarm('engine_disconnect', ref);
-      this.failover({ kind: 'node-down', node: { ...node, state: 'disconnected', healthIndicator: 0 }, containers: node.containers });
+      // The engine is gone from the cluster, but a failover tap recreates its containers from
+      // their cached configuration (inspectContainer): readable until the taps are done.
+      const keys = cached.map((c) => {
+        const key = `${addr} ${c.view.id}`;
+        this.forgotten.set(key, c);
+        return key;
+      });
+      this.core.failover({ kind: 'node-down', node: { ...node, state: 'disconnected', healthIndicator: 0 }, containers: node.containers })
+        .catch((err) => this.logger.error({ err }, 'failover hook failed'))
+        .finally(() => { for (const key of keys) this.forgotten.delete(key); });
     }
   }
 

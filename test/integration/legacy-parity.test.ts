@@ -6,6 +6,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { dockerCli, startEngines, startManager, type ManagerProcess, type TestEngine } from '../cluster/index.ts';
 
 let engines: TestEngine[] = [];
@@ -167,5 +170,57 @@ test('a port published on a user network is listed once, on the node IP, by ps, 
     await dockerCli(m.host, ['rm', '-f', name]);
     await dockerCli(m.host, ['network', 'rm', `${node.name}/${net}`]);
     await m.stop();
+  }
+});
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+// Legacy: an engine removed from discovery emits engine_disconnect, and the watchdog reschedules
+// its on-node-failure containers (cluster/watchdog.go); when it comes back, the stale copy is
+// removed. Here the engine's cache was gone before the failover hook read it: 'Failed to read the
+// configuration of container …: No such container …', nothing was rescheduled.
+test('an engine removed from discovery: its on-node-failure container is rescheduled; re-added, the stale copy goes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parity-file-'));
+  const path = join(dir, 'cluster');
+  const [keep, gone] = [engines[0], engines[1]];
+  const name = `${TAG}-resched`;
+  writeFileSync(path, `${keep.addr}\n${gone.addr}\n`);
+  const m = await startManager(['--heartbeat', '1s', '--engine-refresh-min-interval', '2s', '--engine-refresh-max-interval', '2s', `file://${path}`]);
+  managers.push(m);
+  try {
+    await until('both engines healthy', async () => (((await dockerCli(m.host, ['info'])).stdout.match(/Status: Healthy/g) ?? []).length === 2 ? true : undefined));
+    const run = await dockerCli(m.host, ['run', '-d', '--name', name, '-e', 'reschedule:on-node-failure', '-e', `constraint:node==~${gone.name}`, 'busybox', 'sleep', '600']);
+    assert.equal(run.code, 0, run.stderr);
+    const oldId = run.stdout.trim();
+    assert.equal((await dockerCli(m.host, ['inspect', '-f', '{{.Node.Name}}', name])).stdout.trim(), gone.name);
+
+    writeFileSync(path, `${keep.addr}\n`);
+    const moved = await until('the container rescheduled', async () => {
+      const r = await dockerCli(m.host, ['inspect', '-f', '{{.Id}} {{.Node.Name}} {{.State.Running}}', name]);
+      return r.code === 0 && !r.stdout.startsWith(oldId) ? r.stdout.trim().split(' ') : undefined;
+    });
+    assert.equal(moved[1], keep.name);
+    assert.equal(moved[2], 'true', 'it was running, so the copy is started');
+    assert.match(m.logs(), new RegExp(`Rescheduled container ${oldId} from ${gone.name} to ${keep.name}`));
+
+    writeFileSync(path, `${keep.addr}\n${gone.addr}\n`);
+    await until('the stale copy removed from the engine that came back', async () => {
+      const r = await dockerCli(gone.host, ['ps', '-aq', '--no-trunc', '--filter', `id=${oldId}`]);
+      return r.code === 0 && r.stdout.trim() === '' ? true : undefined;
+    });
+    assert.equal((await dockerCli(m.host, ['inspect', '-f', '{{.Node.Name}}', name])).stdout.trim(), keep.name);
+  } finally {
+    await dockerCli(m.host, ['rm', '-f', name]);
+    await dockerCli(gone.host, ['rm', '-f', name]);
+    await m.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
