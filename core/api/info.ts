@@ -79,7 +79,8 @@ export function systemStatus(ctx: ApiContext): [string, string][] {
     const states = e.containers().map((c) => c.view.state);
     const counts = containerCounts(states);
     out.push([` ${e.name || '(unknown)'}`, e.addr]);
-    out.push(['  └ ID', e.id]);
+    // A never-validated engine has no ID yet (the engine layer keys it by address meanwhile).
+    out.push(['  └ ID', e.state === 'pending' && e.id === e.addr ? '' : e.id]);
     out.push(['  └ Status', capitalize(e.state)]);
     out.push(['  └ Containers', healthy
       ? `${counts.total} (${counts.running} Running, ${counts.paused} Paused, ${counts.stopped} Stopped)`

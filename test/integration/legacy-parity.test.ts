@@ -224,3 +224,33 @@ test('an engine removed from discovery: its on-node-failure container is resched
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Legacy `docker info` for an engine that never validated: ` (unknown): <addr>`, an empty
+// `└ ID` (the engine ID comes from its /info), `Status: Pending`, the error before UpdatedAt.
+// The ID line showed the address.
+test('docker info: a pending engine is (unknown) with an empty ID', async () => {
+  const net = await import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const dead = `127.0.0.1:${port}`;
+  const m = await startManager([`nodes://${engines[0].addr},${dead}`]);
+  managers.push(m);
+  try {
+    const info = await until('the dead engine reported', async () => {
+      const r = await dockerCli(m.host, ['info']);
+      return /└ Error: /.test(r.stdout) && /Status: Healthy/.test(r.stdout) ? r.stdout : undefined;
+    });
+    const lines = info.split('\n');
+    const at = lines.indexOf(`  (unknown): ${dead}`);
+    assert.ok(at > 0, info);
+    assert.equal(lines[at + 1], '   └ ID: ');
+    assert.equal(lines[at + 2], '   └ Status: Pending');
+    assert.match(lines.slice(at).find((l) => l.includes('└ Error')) ?? '', /ECONNREFUSED|refused/);
+  } finally {
+    await m.stop();
+  }
+});
