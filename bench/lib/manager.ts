@@ -1,5 +1,6 @@
 /** Helpers around a running `swarm manage`: read its /info, wait for nodes, read /proc figures. */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Client } from './http.ts';
 
 export interface ManagerInfo {
@@ -78,15 +79,40 @@ export function cpuMs(pid: number): number {
   return ((utime + stime) * 1000) / CLK_TCK;
 }
 
+/** A `swarm manage` child process started by this module. */
+export interface SpawnedManager { host: string; pid: number; stop(): Promise<void> }
+
+/**
+ * Start `swarm manage` as users launch it: the package's `swarm` executable (core/cli/bin.js, run
+ * as a program, so its launcher lines apply, e.g. the V8 young-generation size; see bin.js). The
+ * process keeps the PID it was spawned with (the launcher execs node), so /proc figures are the
+ * manager's. (The test kit's startManager runs `node --import tsx core/cli/main.ts`, without them.)
+ */
+export function startBinManager(root: string, host: string, args: string[]): Promise<SpawnedManager> {
+  return spawnManager(root, path.join(root, 'core/cli/bin.js'), ['manage', '-H', `tcp://${host}`, ...args], host);
+}
+
 /**
  * Start `swarm manage` under `node --cpu-prof` (the kit's startManager cannot pass Node flags,
  * and NODE_OPTIONS refuses --cpu-prof). The profile is written when the manager exits on stop().
+ * Node is given the flags itself, so bin.js's launcher lines do not run: the same young-generation
+ * size is passed here (`binNodeFlags`).
  */
-export async function startProfiledManager(root: string, host: string, args: string[], profileDir: string): Promise<{ host: string; pid: number; stop(): Promise<void> }> {
+export function startProfiledManager(root: string, host: string, args: string[], profileDir: string): Promise<SpawnedManager> {
+  return spawnManager(root, process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...binNodeFlags(root), path.join(root, 'core/cli/bin.js'), 'manage', '-H', `tcp://${host}`, ...args], host);
+}
+
+/** The node flags core/cli/bin.js's launcher adds when NODE_OPTIONS sets none (read from its exec line). */
+export function binNodeFlags(root: string): string[] {
+  const line = readFileSync(path.join(root, 'core/cli/bin.js'), 'utf8').split('\n').find((l) => /exec node --/.test(l));
+  return line ? [...line.matchAll(/ (--[a-z-]+=\S+)/g)].map((m) => m[1]) : [];
+}
+
+async function spawnManager(root: string, command: string, argv: string[], host: string): Promise<SpawnedManager> {
   const { spawn } = await import('node:child_process');
-  const proc = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--import', 'tsx', 'core/cli/main.ts', 'manage', '-H', `tcp://${host}`, ...args], {
-    cwd: root, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  // As the test kit does: no DOCKER_* variables (they would point the manager's own client settings elsewhere).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DOCKER_')));
+  const proc = spawn(command, argv, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));

@@ -12,10 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { kit, requireCli } from '../lib/engines.ts';
+import { requireCli } from '../lib/engines.ts';
 import { burst, Client, createStart } from '../lib/http.ts';
 import { summarizeProfile, type ProfileSummary } from '../lib/cpuprofile.ts';
-import { cpuMs, rssMB, startProfiledManager, waitHealthy } from '../lib/manager.ts';
+import { binNodeFlags, cpuMs, rssMB, startBinManager, startProfiledManager, waitHealthy } from '../lib/manager.ts';
 import { NotRunError, type BenchPart } from '../lib/part.ts';
 import { ratio, summarize, type Summary } from '../lib/stats.ts';
 import { evaluate, TARGETS } from '../lib/targets.ts';
@@ -107,7 +107,6 @@ export const part: BenchPart = {
 
   async run(ctx: RunContext) {
     await requireCli();
-    const { startManager } = await kit();
     // Quick: a fifth of the cluster, so that discovery fits in the 5-minute budget.
     const engineCount = ctx.quick ? 200 : 1_000;
     const total = ctx.quick ? 2_000 : 30_000;
@@ -130,7 +129,8 @@ export const part: BenchPart = {
         profileDir = mkdtempSync(path.join(os.tmpdir(), 'swarm-bench-prof-'));
         mgr = await startProfiledManager(ctx.root, `${SIM_HOST}:${await freePort(SIM_HOST)}`, args, profileDir);
       } else {
-        mgr = await startManager(args, { timeoutMs: 120_000 });
+        // As users launch it: the `swarm` executable (core/cli/bin.js), with its launcher's node flags.
+        mgr = await startBinManager(ctx.root, `${SIM_HOST}:${await freePort(SIM_HOST)}`, args);
       }
       m = new Client(mgr.host, CONCURRENCY * 2);
       const pid = mgr.pid;
@@ -290,6 +290,7 @@ export const part: BenchPart = {
         status: 'ok' as const,
         setup: {
           ...(ctx.profile ? { profile: 'manager under node --cpu-prof (slower than normal)' } : {}),
+          manager: `the swarm executable (core/cli/bin.js; node flags ${binNodeFlags(ctx.root).join(' ') || 'none'})`,
           engines: `${engineCount} simulated (${SIM_WORKERS} processes, ${SIM_HOST}:${SIM_BASE_PORT}+)`, containers: total, concurrency: CONCURRENCY,
           discovery: 'nodes:// list', refresh: ctx.quick ? '5s..10s (so that cycles fall in the short idle window)' : '30s..60s (defaults)', 'idle window': `${idleWindowMs / 1000} s`,
         },
