@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dockerCli, startEngines, startManager, type ManagerProcess, type TestEngine } from '../cluster/index.ts';
+import { dockerCli, startEngines, startManager, stopEngine, type ManagerProcess, type TestEngine } from '../cluster/index.ts';
 
 let engines: TestEngine[] = [];
 let stopEngines: () => Promise<void> = async () => {};
@@ -252,5 +252,29 @@ test('docker info: a pending engine is (unknown) with an empty ID', async () => 
     assert.match(lines.slice(at).find((l) => l.includes('└ Error')) ?? '', /ECONNREFUSED|refused/);
   } finally {
     await m.stop();
+  }
+});
+
+// Legacy: the node of `node/name` passes the health filter like any placement, so a named node
+// that is unhealthy is the scheduler's 500; the request went to the dead engine before.
+test('network and volume create on an unhealthy node/: the scheduler error, as for any placement', { timeout: 180_000 }, async () => {
+  const own = await startEngines({ count: 1, reuse: false, names: [`${TAG}-sick`] });
+  const sick = own.engines[0];
+  const m = await startManager(['--engine-refresh-min-interval', '1s', '--engine-refresh-max-interval', '1s', '--engine-failure-retry', '1',
+    `nodes://${engines[0].addr},${sick.addr}`]);
+  managers.push(m);
+  try {
+    await until('both healthy', async () => (((await dockerCli(m.host, ['info'])).stdout.match(/Status: Healthy/g) ?? []).length === 2 ? true : undefined));
+    await stopEngine(sick);
+    await until('the stopped engine unhealthy', async () => (/Status: Unhealthy/.test((await dockerCli(m.host, ['info'])).stdout) ? true : undefined));
+    const net = await dockerCli(m.host, ['network', 'create', '-d', 'bridge', `${sick.name}/${TAG}-x`]);
+    assert.equal(net.code, 1);
+    assert.match(net.stderr, new RegExp(`Unable to find a node that satisfies the following conditions \\n(\\[.*\\]\\n)*\\[node==${sick.name}\\]`));
+    const vol = await send(m.host, 'POST', '/v1.41/volumes/create', JSON.stringify({ Name: `${sick.name}/${TAG}-v` }), { 'content-type': 'application/json' });
+    assert.equal(vol.status, 500, vol.body);
+    assert.match(JSON.parse(vol.body).message, new RegExp(`^Unable to find a node that satisfies the following conditions \\n(\\[.*\\]\\n)*\\[node==${sick.name}\\]$`));
+  } finally {
+    await m.stop();
+    await own.stop();
   }
 });
