@@ -144,6 +144,28 @@ test('each invalid flag gives the legacy message, one line on stderr, exit code 
   }
 });
 
+// Go's flag package (the original's urfave/cli) takes `--flag=<bool>` for boolean flags, with
+// strconv.ParseBool's values; commander refused every such form as an unknown option.
+const BOOL_FORMS: [string[], string][] = [
+  [['manage', '--tlsverify=true', 'nodes://127.0.0.1:2375'], '--tlscert and --tlskey must be provided when using --tls'],
+  [['manage', '--tls=1', 'nodes://127.0.0.1:2375'], '--tlscert and --tlskey must be provided when using --tls'],
+  [['manage', '--tls=false', '--tlscert', 'c.pem', 'nodes://127.0.0.1:2375'], '--tlscert, --tlskey and --tlscacert require the use of either --tls or --tlsverify'],
+  [['manage', '--replication=T', 'etcd://127.0.0.1:2379'], '--advertise address must be provided when using --leader-election'],
+  [['manage', '--engine-tlsverify=TRUE', 'nodes://127.0.0.1:2375'], '--engine-tlscacert must be provided when using --engine-tlsverify'],
+  [['manage', '-H', 'manage', '--tls=true', 'nodes://127.0.0.1:2375'], '--tlscert and --tlskey must be provided when using --tls'],
+  [['--debug=false', '-l', 'bogus', 'list', 'nodes://127.0.0.1:2375'], 'not a valid log level: "bogus"'],
+  [['manage', '--tlsverify=maybe', 'nodes://127.0.0.1:2375'], 'invalid boolean value "maybe" for --tlsverify'],
+];
+
+test('boolean flags also take the --flag=<bool> form of the original', async (t) => {
+  const dir = emptyDir(t);
+  for (const [args, message] of BOOL_FORMS) {
+    const r = await swarm(args, dir);
+    assert.equal(r.code, 1, `${args.join(' ')} → ${r.stderr}`);
+    assert.equal(r.stderr, `${message}\n`, args.join(' '));
+  }
+});
+
 test('TLS files that cannot be read are reported before anything starts', async (t) => {
   const dir = emptyDir(t);
   const r = await swarm(['manage', '--tls', '--tlscert', 'nope.pem', '--tlskey', 'nope.key', 'nodes://127.0.0.1:2375'], dir);

@@ -28,6 +28,54 @@ export function parseBool(text: string | undefined): boolean | undefined {
   return undefined;
 }
 
+/**
+ * Go's flag package (the original's urfave/cli) takes `--flag=<bool>` for boolean flags, with
+ * strconv.ParseBool's values (`--tlsverify=true`, `--replication=false`); commander knows only
+ * `--flag` and refused the rest as an unknown option. Rewrites `--flag=<true>` to `--flag` and
+ * takes `--flag=<false>` out, returning the options to set to false once parsed (an explicit
+ * false wins over the environment and the config file, as any given flag does).
+ */
+export function boolAssignments(program: Command, args: readonly string[]): { args: string[]; falses: { cmd: Command; key: string; value: boolean }[] } {
+  const out: string[] = [];
+  const falses: { cmd: Command; key: string; value: boolean }[] = [];
+  let cmd = program;
+  const find = (c: Command, flag: string) => c.options.find((o) => o.long === flag || o.short === flag);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (!arg.startsWith('-')) {
+      if (cmd === program) {
+        const sub = program.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+        if (sub) cmd = sub;
+      }
+      out.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const option = find(cmd, flag) ?? (cmd === program ? undefined : find(program, flag));
+    if (!option) {
+      out.push(arg);
+      continue;
+    }
+    const owner = cmd.options.includes(option) ? cmd : program;
+    if (eq > 0 && !option.required && !option.optional) {
+      const value = parseBool(arg.slice(eq + 1));
+      if (value === undefined) throw new Error(`invalid boolean value "${arg.slice(eq + 1)}" for ${flag}`);
+      if (value) out.push(flag);
+      // `--no-x=false` means x; commander keeps a negated flag under the positive name.
+      else falses.push({ cmd: owner, key: option.attributeName(), value: option.negate });
+      continue;
+    }
+    out.push(arg);
+    if (eq < 0 && option.required && i + 1 < args.length) out.push(args[++i]!); // its value is not a command
+  }
+  return { args: out, falses };
+}
+
 export function addFlags(cmd: Command, specs: readonly FlagSpec[]): Command {
   for (const spec of specs) {
     const extra = [spec.default !== undefined ? `default: ${spec.default}` : '', spec.env ? `env: ${spec.env}` : ''].filter(Boolean).join(', ');

@@ -90,6 +90,21 @@ for (const flag of ['--cors', '--api-enable-cors']) {
   });
 }
 
+// Go's --flag=<bool> form (see core/cli/main.test.ts for the rejected forms): a running manager
+// honours it; global flags may follow the command, as urfave/cli allowed.
+test('swarm manage --api-enable-cors=true --experimental=1 --replication=false: each takes effect', async () => {
+  const m = await manage(['--api-enable-cors=true', '--experimental=1', '--replication=false']);
+  try {
+    const a = await send(m.host, 'GET', '/v1.41/info');
+    assert.equal(a.status, 200);
+    assert.equal(a.headers['access-control-allow-origin'], '*');
+    assert.equal(JSON.parse(a.body).ExperimentalBuild, true);
+    assert.match(a.body, /"Role","primary"/);
+  } finally {
+    await m.stop();
+  }
+});
+
 test('without --cors: no CORS headers, OPTIONS is not a route', async () => {
   const m = await manage([]);
   try {
