@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRequest } from '../pipeline/request.ts';
-import { engineSpec, hasHardNodeConstraint, newSwarmId, pendingView, withSwarmId } from './create.ts';
+import { clusterRequest, engineSpec, hasHardNodeConstraint, newSwarmId, pendingView, withSwarmId } from './create.ts';
 
 test('swarm ID: a fresh 64-hex label is added, an existing one is kept, and IDs in use are avoided', () => {
   const { body, swarmId } = withSwarmId({ Image: 'busybox', Labels: { a: 'b' } }, () => false);
@@ -18,6 +18,18 @@ test('swarm ID: a fresh 64-hex label is added, an existing one is kept, and IDs 
   for (let i = 0; i < 300; i++) seen.add(newSwarmId(() => false));
   assert.equal(seen.size, 300);
   for (const id of seen) assert.match(id, /^[0-9a-f]{64}$/);
+});
+
+test('request IDs of creates come from the same pool: 32 hex digits, all different, interleaved with swarm IDs', () => {
+  const ctx = { nodes: () => [], network: () => undefined };
+  const seen = new Set<string>();
+  for (let i = 0; i < 300; i++) {
+    seen.add(clusterRequest(ctx, { Image: 'busybox' }, `c${i}`).id);
+    seen.add(newSwarmId(() => false));
+  }
+  assert.equal(seen.size, 600);
+  assert.equal([...seen].filter((id) => /^[0-9a-f]{32}$/.test(id)).length, 300);
+  assert.equal([...seen].filter((id) => /^[0-9a-f]{64}$/.test(id)).length, 300);
 });
 
 test('engine spec: CpuShares becomes ceil(cpus×1024/NCPU) only when CPUs are reserved', () => {
