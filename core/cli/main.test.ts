@@ -155,9 +155,13 @@ const BOOL_FORMS: [string[], string][] = [
   [['manage', '-H', 'manage', '--tls=true', 'nodes://127.0.0.1:2375'], '--tlscert and --tlskey must be provided when using --tls'],
   [['--debug=false', '-l', 'bogus', 'list', 'nodes://127.0.0.1:2375'], 'not a valid log level: "bogus"'],
   [['manage', '--tlsverify=maybe', 'nodes://127.0.0.1:2375'], 'invalid boolean value "maybe" for --tlsverify'],
+  // Go's `-X=value` for short flags: the value after `=` (commander kept the `=`).
+  [['manage', '-f=gpu', 'nodes://127.0.0.1:2375'], 'filter not supported: "gpu"'],
+  [['manage', '-H=udp://127.0.0.1:4000', 'nodes://127.0.0.1:2375'], 'unsupported protocol: "udp"'],
+  [['-l=bogus', 'list', 'nodes://127.0.0.1:2375'], 'not a valid log level: "bogus"'],
 ];
 
-test('boolean flags also take the --flag=<bool> form of the original', async (t) => {
+test('boolean flags also take the --flag=<bool> form of the original, short flags -X=value', async (t) => {
   const dir = emptyDir(t);
   for (const [args, message] of BOOL_FORMS) {
     const r = await swarm(args, dir);

@@ -33,7 +33,8 @@ export function parseBool(text: string | undefined): boolean | undefined {
  * strconv.ParseBool's values (`--tlsverify=true`, `--replication=false`); commander knows only
  * `--flag` and refused the rest as an unknown option. Rewrites `--flag=<true>` to `--flag` and
  * takes `--flag=<false>` out, returning the options to set to false once parsed (an explicit
- * false wins over the environment and the config file, as any given flag does).
+ * false wins over the environment and the config file, as any given flag does). Go's `-H=value`
+ * for a short flag becomes `-H value`.
  */
 export function boolAssignments(program: Command, args: readonly string[]): { args: string[]; falses: { cmd: Command; key: string; value: boolean }[] } {
   const out: string[] = [];
@@ -62,6 +63,11 @@ export function boolAssignments(program: Command, args: readonly string[]): { ar
       continue;
     }
     const owner = cmd.options.includes(option) ? cmd : program;
+    if (eq > 0 && option.required && !flag.startsWith('--')) {
+      // Go's `-H=:4000`; commander would take `=:4000` as the value of `-H`.
+      out.push(flag, arg.slice(eq + 1));
+      continue;
+    }
     if (eq > 0 && !option.required && !option.optional) {
       const value = parseBool(arg.slice(eq + 1));
       if (value === undefined) throw new Error(`invalid boolean value "${arg.slice(eq + 1)}" for ${flag}`);
