@@ -137,7 +137,7 @@ export default async function containers(app: FastifyInstance, opts: { ctx: ApiC
     // Like the engine: an image no node holds is a 404 (`docker run` then pulls it itself, on
     // every node, and creates again), instead of a pull from the create path.
     const image = typeof body.Image === 'string' ? body.Image : '';
-    if (image !== '' && cluster.imageOwners(image).length === 0) {
+    if (image !== '' && !(cluster.imageExists ? cluster.imageExists(image) : cluster.imageOwners(image).length > 0)) {
       // A reference no engine could pull is the engine's 400, not a 404 that sends clients pulling.
       const refError = referenceError(image);
       throw refError ? badRequest(refError) : notFound(`No such image: ${image}`);

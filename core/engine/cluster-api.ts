@@ -169,6 +169,8 @@ export interface Cluster {
 
   /** Images, networks and volumes helpers used by aggregated and fan-out routes. */
   imageOwners(ref: string): Engine[];
+  /** `imageOwners(ref).length > 0` without building the list (every create asks). Optional: added later. */
+  imageExists?(ref: string): boolean;
   network(ref: string): { engine: Engine; network: EngineNetwork } | undefined;
   volume(ref: string): { engine: Engine; volume: EngineVolume } | undefined;
   /** Top-ranked node for an empty request ("random engine" of the original). */

@@ -453,6 +453,15 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
 
   /** Engines holding an image matching `ref`; cached per ref until an image list or the engine set changes. */
   imageOwners(ref: string): Engine[] {
+    return [...this.cachedOwners(ref)];
+  }
+
+  /** Without the copy: a create only asks whether any engine has its image (1,000 entries copied per create). */
+  imageExists(ref: string): boolean {
+    return this.cachedOwners(ref).length > 0;
+  }
+
+  private cachedOwners(ref: string): readonly Engine[] {
     if (this.ownersEpoch !== this.imagesEpoch || this.owners.size > 1000) {
       this.owners.clear();
       this.ownersEpoch = this.imagesEpoch;
@@ -462,11 +471,7 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
       hit = this.validated().filter((e) => e.images().some((i) => imageMatches(i.view, ref)));
       this.owners.set(ref, hit);
     }
-    return [...hit];
-  }
-
-  imageExists(ref: string): boolean {
-    return this.imageOwners(ref).length > 0;
+    return hit;
   }
 
   network(ref: string): { engine: Engine; network: EngineNetwork } | undefined {

@@ -254,6 +254,12 @@ describe('engine layer on the shared engines', () => {
     assert.equal(cluster.imageOwners('busybox').length, group.engines.length);
     assert.equal(cluster.imageOwners('busybox:latest').length, group.engines.length);
     assert.equal(cluster.imageOwners('busybox:nope').length, 0);
+    // imageExists answers from the same cached owners, and the lists handed out are copies of them.
+    assert.equal(cluster.imageExists?.('busybox'), true);
+    assert.equal(cluster.imageExists?.('busybox:nope'), false);
+    cluster.imageOwners('busybox').length = 0;
+    assert.equal(cluster.imageOwners('busybox').length, group.engines.length);
+    assert.equal(cluster.imageExists?.('busybox'), true);
     assert.equal(cluster.network('bridge'), undefined); // one local bridge per engine: ambiguous
     const te = group.engines[0];
     assert.equal(cluster.network(`${te.name}/bridge`)?.engine.addr, te.addr);
