@@ -159,9 +159,14 @@ const BOOL_FORMS: [string[], string][] = [
   [['manage', '-f=gpu', 'nodes://127.0.0.1:2375'], 'filter not supported: "gpu"'],
   [['manage', '-H=udp://127.0.0.1:4000', 'nodes://127.0.0.1:2375'], 'unsupported protocol: "udp"'],
   [['-l=bogus', 'list', 'nodes://127.0.0.1:2375'], 'not a valid log level: "bogus"'],
+  // Go's one-dash long names.
+  [['manage', '-strategy', 'fastest', 'nodes://127.0.0.1:2375'], 'strategy not supported: "fastest"'],
+  [['manage', '-tlsverify', '-tlscert=c.pem', '-tlskey', 'k.pem', 'nodes://127.0.0.1:2375'], '--tlscacert must be provided when using --tlsverify'],
+  [['-log-level', 'bogus', 'list', 'nodes://127.0.0.1:2375'], 'not a valid log level: "bogus"'],
+  [['manage', '-tls=0', '-tlscert', 'c.pem', 'nodes://127.0.0.1:2375'], '--tlscert, --tlskey and --tlscacert require the use of either --tls or --tlsverify'],
 ];
 
-test('boolean flags also take the --flag=<bool> form of the original, short flags -X=value', async (t) => {
+test('Go flag forms of the original: --flag=<bool>, -X=value, one-dash long names', async (t) => {
   const dir = emptyDir(t);
   for (const [args, message] of BOOL_FORMS) {
     const r = await swarm(args, dir);

@@ -34,7 +34,7 @@ export function parseBool(text: string | undefined): boolean | undefined {
  * `--flag` and refused the rest as an unknown option. Rewrites `--flag=<true>` to `--flag` and
  * takes `--flag=<false>` out, returning the options to set to false once parsed (an explicit
  * false wins over the environment and the config file, as any given flag does). Go's `-H=value`
- * for a short flag becomes `-H value`.
+ * for a short flag becomes `-H value`, and a long name with one dash (`-strategy`) is the long flag.
  */
 export function boolAssignments(program: Command, args: readonly string[]): { args: string[]; falses: { cmd: Command; key: string; value: boolean }[] } {
   const out: string[] = [];
@@ -42,7 +42,7 @@ export function boolAssignments(program: Command, args: readonly string[]): { ar
   let cmd = program;
   const find = (c: Command, flag: string) => c.options.find((o) => o.long === flag || o.short === flag);
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
+    let arg = args[i]!;
     if (arg === '--') {
       out.push(...args.slice(i));
       break;
@@ -55,8 +55,14 @@ export function boolAssignments(program: Command, args: readonly string[]): { ar
       out.push(arg);
       continue;
     }
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    let eq = arg.indexOf('=');
+    let flag = eq > 0 ? arg.slice(0, eq) : arg;
+    // Go's flag package reads `-strategy` as `--strategy` (a long name, not a group of short flags).
+    if (!flag.startsWith('--') && flag.length > 2 && (find(cmd, `-${flag}`) ?? find(program, `-${flag}`))) {
+      arg = `-${arg}`;
+      flag = `-${flag}`;
+      if (eq > 0) eq++;
+    }
     const option = find(cmd, flag) ?? (cmd === program ? undefined : find(program, flag));
     if (!option) {
       out.push(arg);
