@@ -90,40 +90,54 @@ const INT_LIMITS: Record<string, [number, number]> = {
   int64: [-(2 ** 63), 2 ** 63], int: [-(2 ** 63), 2 ** 63], uint16: [0, 65535],
 };
 
+function unmarshalError(v: unknown, t: GoType, field: string, struct: string): never {
+  throw badRequest(`invalid JSON: json: cannot unmarshal ${jsonKind(v)} into Go ${field ? `struct field ${struct}.${field}` : 'value'} of type ${goName(t)}`);
+}
+
+/**
+ * Lower-cased field name → field name of a struct type, built once per type (it was built for every
+ * object of every create body checked).
+ */
+const folded = new WeakMap<object, Map<string, string>>();
+function foldedFields(t: { obj: Record<string, GoType> }): Map<string, string> {
+  let m = folded.get(t);
+  if (!m) {
+    m = new Map(Object.keys(t.obj).map((k) => [k.toLowerCase(), k]));
+    folded.set(t, m);
+  }
+  return m;
+}
+
 /** Check `v` against `t`; `field` is Go's dotted path (`HostConfig.CpuShares`). Throws 400. */
 function check(v: unknown, t: GoType, field: string, struct: string): void {
   if (v === null || t === 'any') return;
-  const fail = (): never => {
-    throw badRequest(`invalid JSON: json: cannot unmarshal ${jsonKind(v)} into Go ${field ? `struct field ${struct}.${field}` : 'value'} of type ${goName(t)}`);
-  };
-  if (t === 'string') { if (typeof v !== 'string') fail(); return; }
-  if (t === 'bool') { if (typeof v !== 'boolean') fail(); return; }
+  if (t === 'string') { if (typeof v !== 'string') unmarshalError(v, t, field, struct); return; }
+  if (t === 'bool') { if (typeof v !== 'boolean') unmarshalError(v, t, field, struct); return; }
   if (t === 'int64' || t === 'int' || t === 'uint16') {
     const [lo, hi] = INT_LIMITS[t]!;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) fail();
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) unmarshalError(v, t, field, struct);
     return;
   }
   if (t === 'strslice') {
     if (typeof v === 'string') return;
-    if (!Array.isArray(v)) fail();
+    if (!Array.isArray(v)) unmarshalError(v, t, field, struct);
     (v as unknown[]).forEach((x) => check(x, S, field, struct));
     return;
   }
   if ('arr' in t) {
-    if (!Array.isArray(v)) fail();
+    if (!Array.isArray(v)) unmarshalError(v, t, field, struct);
     (v as unknown[]).forEach((x) => check(x, t.arr, field, struct));
     return;
   }
-  if (typeof v !== 'object' || Array.isArray(v)) fail();
+  if (typeof v !== 'object' || Array.isArray(v)) unmarshalError(v, t, field, struct);
   const obj = v as Record<string, unknown>;
   if ('map' in t) {
     for (const x of Object.values(obj)) check(x, t.map, field, struct);
     return;
   }
   // encoding/json matches field names case-insensitively when there is no exact match.
-  const fields = new Map(Object.keys(t.obj).map((k) => [k.toLowerCase(), k]));
   for (const [key, x] of Object.entries(obj)) {
-    const name = Object.hasOwn(t.obj, key) ? key : fields.get(key.toLowerCase());
+    const name = Object.hasOwn(t.obj, key) ? key : foldedFields(t).get(key.toLowerCase());
     if (name === undefined) continue;
     check(x, t.obj[name]!, field ? `${field}.${name}` : name, field ? struct : t.name);
   }
