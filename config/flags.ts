@@ -4,6 +4,7 @@
  * the config file; the file overrides the defaults. Everything is validated here, once, so the
  * config file gets the same messages as the flags, before anything listens.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -460,15 +461,7 @@ export function loadEngineTlsFiles(files: EngineTlsFiles): { cert?: string; key?
     const { cert, key } = loadTlsFiles({ certPath: files.certPath, keyPath: files.keyPath, verify: false });
     pair = { cert, key };
   }
-  let ca: string | undefined;
-  if (files.caPath) {
-    try {
-      ca = readFileSync(files.caPath, 'utf8');
-      createSecureContext({ ca });
-    } catch (err) {
-      fail(`Couldn't read CA certificate: ${(err as Error).message}`);
-    }
-  }
+  const ca = files.caPath ? readCa(files.caPath) : undefined;
   return { ...(pair ?? {}), ...(ca ? { ca } : {}), verify: files.verify };
 }
 
@@ -511,16 +504,28 @@ export function loadTlsFiles(files: TlsFiles): { cert: string; key: string; ca?:
   } catch (err) {
     fail(`Couldn't load X509 key pair (${files.certPath}, ${files.keyPath}): ${(err as Error).message}. Key encrypted?`);
   }
-  let ca: string | undefined;
-  if (files.caPath) {
-    try {
-      ca = readFileSync(files.caPath, 'utf8');
-      createSecureContext({ ca });
-    } catch (err) {
-      fail(`Couldn't read CA certificate: ${(err as Error).message}`);
-    }
-  }
+  const ca = files.caPath ? readCa(files.caPath) : undefined;
   return { cert, key, ...(ca ? { ca } : {}), verify: files.verify };
+}
+
+/**
+ * The CA file's text. Node accepts a CA without any certificate in it (createSecureContext
+ * checks nothing), and the API then took that text for a file name ("ENOENT … open 'vm '").
+ * The original (Go's AppendCertsFromPEM, result unchecked) started with an empty pool and
+ * refused every client and engine; here it is a startup error, worded as Docker's own
+ * go-connections says it.
+ */
+function readCa(path: string): string {
+  let ca: string;
+  try {
+    ca = readFileSync(path, 'utf8');
+  } catch (err) {
+    fail(`Couldn't read CA certificate: ${(err as Error).message}`);
+  }
+  const blocks = ca.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  const parsed = blocks.filter((b) => { try { new X509Certificate(b); return true; } catch { return false; } });
+  if (parsed.length === 0) fail(`Couldn't read CA certificate: failed to append certificates from PEM file: "${path}"`);
+  return ca;
 }
 
 // ---------------------------------------------------------------- join / list ----
