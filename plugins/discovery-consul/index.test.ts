@@ -1,7 +1,9 @@
 // Unit checks against the in-process Consul-compatible emulator (no Consul server exists here).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import Consul from 'consul';
+import { pino } from 'pino';
 import { createCore } from '../../core/core.ts';
 import { startConsulServer } from '../../test/consul-compatible-server/index.ts';
 import consul, { sessionTtl } from './index.ts';
@@ -36,4 +38,24 @@ test('a session TTL below Consul session_ttl_min is reported in one line', async
   const b = await core.discovery(`consul://${srv.endpoint}`, { heartbeat: 1000, ttl: 6000, opts: {} });
   await assert.rejects(b.register('10.0.0.1:2375'), (err: Error) =>
     err.message.startsWith(`consul ${srv.endpoint}: register 10.0.0.1:2375: `) && err.message.includes('Invalid Session TTL') && !err.message.includes('\n'));
+});
+
+test('election with a lock TTL Consul refuses (--replication-ttl under 20 s) logs Consul\'s answer, not "unreachable"', async (t) => {
+  const srv = await startConsulServer({ host: '127.0.0.60', port: 0 }); // default session_ttl_min 10 s
+  t.after(() => srv.close());
+  const lines: string[] = [];
+  const logger = pino(new Writable({ write(c, _e, cb) { lines.push(JSON.parse(String(c)).msg); cb(); } }));
+  const core = createCore({ plugins: [consul()] });
+  const b = await core.discovery(`consul://${srv.endpoint}/ha`, { heartbeat: 1000, ttl: 0, opts: {}, logger });
+  t.after(() => b.close?.());
+  const ac = new AbortController();
+  const states: unknown[] = [];
+  const run = (async () => { for await (const s of b.elect!({ addr: '10.0.0.9:4000', ttl: 4000 }, ac.signal)) states.push(s); })();
+  for (let i = 0; i < 100 && !lines.some((l) => l.startsWith('leader election:')); i++) await new Promise((r) => setTimeout(r, 50));
+  ac.abort();
+  await run;
+  const election = lines.filter((l) => l.startsWith('leader election:'));
+  assert.equal(election.length, 1, `one line, got ${JSON.stringify(lines)}`);
+  assert.match(election[0], new RegExp(`^leader election: consul ${srv.endpoint.replace(/\./g, '\\.')} refused the election \\(Invalid Session TTL '2000000000', must be between \\[10s=24h0m0s\\]\\), retrying$`));
+  assert.deepEqual(states, [], 'no leadership without a session');
 });

@@ -226,7 +226,15 @@ export function createConsulBackend(url: DiscoveryUrl, options: DiscoveryOptions
         } catch (err) {
           if (signal.aborted) break;
           index = 0;
-          if (!down) { down = true; logger.warn(`leader election: ${what} unreachable (${errText(err)}), retrying`); }
+          if (!down) {
+            down = true;
+            // An HTTP error is Consul's answer (e.g. a session TTL under its session_ttl_min, which
+            // --replication-ttl below 20 s gives), not an outage: calling it unreachable misled.
+            const answered = typeof (err as { statusCode?: unknown }).statusCode === 'number';
+            logger.warn(answered
+              ? `leader election: ${what} refused the election (${errText(err)}), retrying`
+              : `leader election: ${what} unreachable (${errText(err)}), retrying`);
+          }
           if (state?.isLeader && Date.now() - lastOk >= candidate.ttl) {
             session = undefined; // invalidated by now: Consul waited out 2 × ttl/2
             state = { leader: undefined, isLeader: false };
