@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { HEAP_GROWING_PERCENT, userHeapFlag } from './heap.ts';
@@ -54,6 +54,18 @@ test('the swarm executable leaves the heap sizes to NODE_OPTIONS when it sets th
   }
   // Other NODE_OPTIONS do not stop it.
   assert.deepEqual(launch('--max-old-space-size=2048 --enable-source-maps').execArgv, ['--max-semi-space-size=32']);
+});
+
+test('the swarm executable works through a symlink (npm links it as node_modules/.bin/swarm)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'swarm-bin-'));
+  try {
+    symlinkSync(BIN, join(dir, 'swarm'));
+    const r = spawnSync(join(dir, 'swarm'), ['--version'], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('node given explicitly (node core/cli/bin.js) runs the file with only the flags given to node', () => {
