@@ -15,13 +15,13 @@
  *
  * The young generation is sized by the `swarm` executable instead (core/cli/bin.js, 32 MB per
  * semi-space instead of V8's 16 MB): V8 reads that size only when the isolate starts, so it cannot
- * be set from here. Under load at 1,000 engines the manager allocates ~180 KB per container
+ * be set from here. Under load at 1,000 engines the manager allocates ~170-200 KB per container
  * created+started (parsed engine answers, HTTP objects on both sides); with 16 MB semi-spaces that
  * is a scavenge every ~70 containers (every 100-150 ms), each a 7-15 ms pause copying the ~2.5 MB
  * that is alive at that moment. 32 MB halves the number of scavenges (same pause each: survivors, not
  * allocation, set it), fewer short-lived objects live long enough to be promoted, and major GCs fall
- * from ~10 to ~3 over 10,000 containers: manager CPU per container fell 10-20% in alternating
- * side-by-side runs, for ~10-18 MB more RSS at 10,000 containers (bench scale part, 1,000 simulated
+ * from ~10 to ~3 over 10,000 containers: manager CPU per container fell 0-25% (median ~18%) in 9 alternating
+ * side-by-side runs, for 5-33 MB more RSS at 10,000 containers (bench scale part, 1,000 simulated
  * engines). 24 MB measured the same as 32 in those runs (scavenge count, RSS); 64 MB took RSS to ~330 MB.
  * The test kit and `npm run swarm` run `node --import tsx core/cli/main.ts`, without that flag.
  */
