@@ -171,6 +171,36 @@ export function parseHost(value: string): Listen {
   return { kind: 'tcp', host, port };
 }
 
+/** What Go's HTTPS servers (dockerd's, and the original's since Go 1.12) answer a plain-HTTP request. */
+export const PLAIN_HTTP_TO_TLS = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+
+/**
+ * A connection to a TLS listener whose first byte is not a TLS handshake record (0x16) is a
+ * plain-HTTP client: it gets Go's 400 answer, which the docker CLI shows as "Client sent an HTTP
+ * request to an HTTPS server." (Node's TLS server closed it silently: the CLI said only "EOF").
+ * A TLS connection goes on to the https server with its first bytes put back.
+ */
+function sniffTls(socket: net.Socket, tlsServer: net.Server, pending: Set<net.Socket>): void {
+  const drop = () => socket.destroy();
+  pending.add(socket); // destroyed by close(): the listener's close waits for every connection
+  socket.once('close', () => pending.delete(socket));
+  socket.once('error', drop);
+  socket.setTimeout(120_000, drop); // as tls.Server's handshakeTimeout, for a client that sends nothing
+  socket.once('data', (chunk: Buffer) => {
+    pending.delete(socket);
+    socket.pause();
+    socket.unshift(chunk);
+    socket.setTimeout(0);
+    socket.off('error', drop);
+    if (chunk[0] === 0x16) {
+      tlsServer.emit('connection', socket);
+    } else {
+      socket.on('error', () => {});
+      socket.end(PLAIN_HTTP_TO_TLS);
+    }
+  });
+}
+
 /** PEM text, or a path to read it from. */
 function pem(v: string): string {
   return v.includes('-----BEGIN') ? v : fs.readFileSync(v, 'utf8');
@@ -263,6 +293,10 @@ export async function startApi(options: ApiOptions): Promise<ApiServer> {
 
   const servers: net.Server[] = [];
   const sockets = new Set<Duplex>();
+  const sniffing = new Set<net.Socket>();
+  // A TLS listener's plain front: the connections it hands over are closed through the https
+  // server, and their raw sockets may never report it, so its close() is not waited for.
+  const fronts = new WeakSet<net.Server>();
   const addresses: string[] = [];
   try {
     for (const where of wheres) {
@@ -281,7 +315,15 @@ export async function startApi(options: ApiOptions): Promise<ApiServer> {
       // connections; a long bound keeps that race away from real clients without leaking sockets.
       server.keepAliveTimeout = 120_000;
       servers.push(server);
-      addresses.push(await listen(server, where));
+      if (tlsOptions) {
+        // The listener is a plain one that hands TLS connections to the https server (see sniffTls).
+        const front = net.createServer((socket) => sniffTls(socket, server, sniffing));
+        fronts.add(front);
+        servers.push(front);
+        addresses.push(await listen(front, where));
+      } else {
+        addresses.push(await listen(server, where));
+      }
     }
   } catch (err) {
     for (const s of servers) s.close();
@@ -301,7 +343,13 @@ export async function startApi(options: ApiOptions): Promise<ApiServer> {
       closed = true;
       replica.close(); // requests still waiting for a primary get their error
       for (const s of sockets) s.destroy();
+      for (const s of sniffing) s.destroy();
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
+        if (fronts.has(s)) {
+          s.close(); // stops listening at once
+          resolve();
+          return;
+        }
         s.close(() => resolve());
         (s as http.Server).closeAllConnections?.();
       })));
