@@ -58,7 +58,7 @@ addrs="$(node -e 'const e = JSON.parse(require("fs").readFileSync(process.argv[1
 node -e 'for (const e of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))) console.log(`up: ${e.name}  ${e.host}  ${Object.entries(e.labels).map(([k, v]) => k + "=" + v).join(" ")}`)' "$state"
 
 echo "up: swarm manage -H $manager_host nodes://$addrs ${extra[*]+"${extra[*]}"}"
-node --import tsx core/cli/main.ts manage -H "$manager_host" ${extra[@]+"${extra[@]}"} "nodes://$addrs" &
+core/cli/bin.js manage -H "$manager_host" ${extra[@]+"${extra[@]}"} "nodes://$addrs" &
 manager_pid=$!
 
 # Announce the manager once its API answers (any HTTP answer from /_ping means it listens).
