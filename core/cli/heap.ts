@@ -23,7 +23,8 @@
  * from ~10 to ~3 over 10,000 containers: manager CPU per container fell 0-25% (median ~18%) in 9 alternating
  * side-by-side runs, for 5-33 MB more RSS at 10,000 containers (bench scale part, 1,000 simulated
  * engines). 24 MB measured the same as 32 in those runs (scavenge count, RSS); 64 MB took RSS to ~330 MB.
- * The test kit and `npm run swarm` run `node --import tsx core/cli/main.ts`, without that flag.
+ * `npm run swarm` and the quick start (`npm run cluster`) run the executable too; the test kit runs
+ * `node --import tsx core/cli/main.ts`, without that flag.
  */
 import v8 from 'node:v8';
 
