@@ -317,7 +317,9 @@ export async function startApi(options: ApiOptions): Promise<ApiServer> {
       servers.push(server);
       if (tlsOptions) {
         // The listener is a plain one that hands TLS connections to the https server (see sniffTls).
-        const front = net.createServer((socket) => sniffTls(socket, server, sniffing));
+        // allowHalfOpen as the https server's, so the raw socket never ends a half-closed stream itself
+        // (a half-closing TLS client was answered with either setting when tried: TLS takes the socket over).
+        const front = net.createServer({ allowHalfOpen: true }, (socket) => sniffTls(socket, server, sniffing));
         fronts.add(front);
         servers.push(front);
         addresses.push(await listen(front, where));

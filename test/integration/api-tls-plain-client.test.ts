@@ -55,7 +55,7 @@ test('plain HTTP to a TLS listener (tcp and unix) is answered 400 "Client sent a
   const sock = join(dir, 'swarm.sock');
   const api = await startApi({ core, cluster, hosts: [`tcp://${IP}:0`, `unix://${sock}`], tls: { cert: server.cert, key: server.key, ca: pki.ca, verify: true } });
   try {
-    const [tcp] = api.addresses; console.error("DBG", api.addresses);
+    const [tcp] = api.addresses;
     const port = Number(tcp!.slice(tcp!.lastIndexOf(':') + 1));
     assert.equal(await exchange({ host: IP, port }, 'GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n'), PLAIN_HTTP_TO_TLS);
     assert.equal(await exchange({ path: sock }, 'GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n'), PLAIN_HTTP_TO_TLS);
