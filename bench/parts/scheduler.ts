@@ -303,6 +303,10 @@ export const part: BenchPart = {
         }
       }
 
+      // /_ping while 100k-node rankings run back to back.
+      const ping = await pingUnderLoad(ctx, cores.spread, schedule, nextRequest, poolHandle?.pool);
+
+      // After the ping phase, so its 100,000-node clusters leave no garbage for that phase's GCs.
       // The most any split of the work across 2 threads could give at 100,000 nodes: the same
       // decisions on the whole cluster and on each half (own cores, own live clusters, the
       // halves' containers in proportion), interleaved; a perfect 2-way split takes as long as
@@ -334,8 +338,6 @@ export const part: BenchPart = {
         }
       }
 
-      // /_ping while 100k-node rankings run back to back.
-      const ping = await pingUnderLoad(ctx, cores.spread, schedule, nextRequest, poolHandle?.pool);
 
       const result = buildResult(ctx, cells, ping, poolHandle?.describe, poolReason, ceiling);
       if (breakdown.length) {
