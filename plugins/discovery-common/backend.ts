@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Core } from '../../core/core.ts';
 import { Type, type Static } from '@sinclair/typebox';
-import type { DiscoveryBackend, DiscoveryOptions } from '../../core/types.ts';
+import type { DiscoveryBackend, DiscoveryOptions, DiscoveryUrl } from '../../core/types.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { MAX_TIMER_MS, parseDuration, parseOptions } from '../../core/plugin.ts';
+import { MAX_TIMER_MS, parseDuration, parseOptions, type SwarmPlugin } from '../../core/plugin.ts';
 
 /** Resolve when `signal` aborts (a watch that has nothing more to say still ends on abort). */
 export function waitForAbort(signal: AbortSignal): Promise<void> {
@@ -76,6 +76,29 @@ export function withTiming(plugin: string, options: DiscoveryOptions, t: Timing)
 }
 
 /** `backend`, telling the period it runs with (`swarm join` re-registers at it). */
-export function timed(backend: DiscoveryBackend, options: DiscoveryOptions): DiscoveryBackend {
+function timed(backend: DiscoveryBackend, options: DiscoveryOptions): DiscoveryBackend {
   return Object.assign(backend, { heartbeat: options.heartbeat });
+}
+
+/**
+ * The plugin of a discovery backend that takes `heartbeat`/`ttl` options (etcd, consul, zk, file):
+ * the options are checked when the factory is called (a config error names the plugin), and each
+ * backend is created with the timing it runs with (`withTiming`) and tells its period.
+ */
+export function timedDiscoveryPlugin(
+  name: string,
+  scheme: string,
+  options: Partial<TimingOptions> | undefined,
+  create: (url: DiscoveryUrl, options: DiscoveryOptions, logger: Logger) => DiscoveryBackend,
+): SwarmPlugin {
+  const timing = timingOptions(name, options);
+  return {
+    name,
+    apply(core) {
+      core.hooks.discover.for(scheme).tapPromise(name, async (url, given) => {
+        const opts = withTiming(name, given, timing);
+        return timed(create(url, opts, backendLogger(core, opts, name)), opts);
+      });
+    },
+  };
 }

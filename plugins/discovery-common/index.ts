@@ -2,4 +2,4 @@
 export * from './entries.ts';
 export * from './kv.ts';
 export * from './retry.ts';
-export { waitForAbort, backendLogger, noOptions, timingOptions, withTiming, timed, TimingOptions, type Timing } from './backend.ts';
+export { waitForAbort, backendLogger, noOptions, timingOptions, withTiming, timedDiscoveryPlugin, TimingOptions, type Timing } from './backend.ts';

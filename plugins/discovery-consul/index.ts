@@ -9,8 +9,8 @@ import type { Logger } from 'pino';
 import type { SwarmPlugin } from '../../core/plugin.ts';
 import type { DiscoveryBackend, DiscoveryOptions, DiscoveryUrl, LeadershipState } from '../../core/types.ts';
 import {
-  Backoff, backendLogger, callTimeout, discoveryError, electionTimeout, errText, kvPaths, parseKvUrl, readKvTls, sleep, watchLoop,
-  type WatchSource, timingOptions, withTiming, timed, type TimingOptions
+  Backoff, callTimeout, discoveryError, electionTimeout, errText, kvPaths, parseKvUrl, readKvTls, sleep, watchLoop,
+  type WatchSource, timedDiscoveryPlugin, type TimingOptions
 } from '../discovery-common/index.ts';
 
 export const NAME = 'discovery-consul';
@@ -262,14 +262,5 @@ export function createConsulBackend(url: DiscoveryUrl, options: DiscoveryOptions
 
 /** Options: `heartbeat` and `ttl` (e.g. `consul({ heartbeat: '20s', ttl: '60s' })`), used where no flag or config section sets them. */
 export default function consul(options?: Partial<TimingOptions>): SwarmPlugin {
-  const timing = timingOptions(NAME, options);
-  return {
-    name: NAME,
-    apply(core) {
-      core.hooks.discover.for(SCHEME).tapPromise(NAME, async (url, given) => {
-        const options = withTiming(NAME, given, timing);
-        return timed(await createConsulBackend(url, options, backendLogger(core, options, NAME)), options);
-      });
-    },
-  };
+  return timedDiscoveryPlugin(NAME, SCHEME, options, createConsulBackend);
 }

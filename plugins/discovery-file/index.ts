@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { SwarmPlugin } from '../../core/plugin.ts';
 import type { DiscoveryBackend, DiscoveryOptions, DiscoveryUrl } from '../../core/types.ts';
 import {
-  ERR_NOT_IMPLEMENTED, backendLogger, dedupe, discoveryError, errText, parseFileContent, sameList, timingOptions, withTiming, timed, type TimingOptions
+  ERR_NOT_IMPLEMENTED, dedupe, discoveryError, errText, parseFileContent, sameList, timedDiscoveryPlugin, type TimingOptions
 } from '../discovery-common/index.ts';
 
 export const NAME = 'discovery-file';
@@ -97,14 +97,5 @@ export function createFileBackend(url: DiscoveryUrl, options: DiscoveryOptions, 
 
 /** Options: `heartbeat` and `ttl` (e.g. `file({ heartbeat: '20s', ttl: '60s' })`), used where no flag or config section sets them. */
 export default function file(options?: Partial<TimingOptions>): SwarmPlugin {
-  const timing = timingOptions(NAME, options);
-  return {
-    name: NAME,
-    apply(core) {
-      core.hooks.discover.for(SCHEME).tapPromise(NAME, async (url, given) => {
-        const options = withTiming(NAME, given, timing);
-        return timed(await createFileBackend(url, options, backendLogger(core, options, NAME)), options);
-      });
-    },
-  };
+  return timedDiscoveryPlugin(NAME, SCHEME, options, createFileBackend);
 }
