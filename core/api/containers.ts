@@ -13,7 +13,7 @@ import { boolParam, readBody, readJson } from './body.ts';
 import { badRequest, NOT_FOUND_PAGE, notFound } from './errors.ts';
 import { createExec } from './exec.ts';
 import { containerId, ownerOf } from './lookup.ts';
-import { listContainersJson, PS_CONTENT_TYPE } from './ps.ts';
+import { listContainersJson, PS_CONTENT_TYPE, UNSPECIFIED } from './ps.ts';
 import { engineJson, engineRequest, ownHeaders, proxy, proxyRaw, rawQuery, requestedVersion } from './proxy.ts';
 import { answerInspect } from './inspect-cache.ts';
 import { track } from './settle.ts';
@@ -46,7 +46,7 @@ export function decorateInspect(json: DockerJson, owner: ClusterContainer): Dock
       // 0.0.0.0 and :: (engines since 20.10 list both) become one binding on the node IP (see ps.ts nodePorts).
       const seen = new Set<string>();
       ports[key] = bindings.filter((b) => {
-        if (b.HostIp !== '' && b.HostIp !== '0.0.0.0' && b.HostIp !== '::') return true;
+        if (!UNSPECIFIED.has(b.HostIp)) return true;
         b.HostIp = e.ip;
         if (seen.has(b.HostPort)) return false;
         seen.add(b.HostPort);

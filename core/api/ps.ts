@@ -75,7 +75,8 @@ export function stateStringUntil(state: DockerJson, now: number): number {
   return durationTextUntil(finished, now);
 }
 
-const UNSPECIFIED = new Set(['', '0.0.0.0', '::']);
+/** Host IPs that mean "every address": shown as the node's IP. */
+export const UNSPECIFIED = new Set(['', '0.0.0.0', '::']);
 
 /**
  * Ports with unspecified IPs replaced by the node IP, as the original did. Engines since 20.10 list a

@@ -12,7 +12,7 @@ import { destination, pino, type Logger } from 'pino';
 import { loadConfig, type LoadedConfig } from '../../config/index.ts';
 import { globalSettings, joinSettings, listSettings, manageSettings, type GlobalFlags, type GlobalSettings, type JoinFlags, type ListFlags, type ManageFlags } from '../../config/flags.ts';
 import { GIT_COMMIT, SWARM_VERSION } from '../../config/version.ts';
-import { addFlags, boolAssignments, CREATE_FLAGS, flagValues, GLOBAL_FLAGS, JOIN_FLAGS, LIST_FLAGS, MANAGE_FLAGS, parseBool } from './options.ts';
+import { addFlags, goFlagForms, CREATE_FLAGS, flagValues, GLOBAL_FLAGS, JOIN_FLAGS, LIST_FLAGS, MANAGE_FLAGS, parseBool } from './options.ts';
 
 export const PROGRAM = 'swarm';
 export const USAGE = 'A Docker-native clustering system';
@@ -138,7 +138,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     return;
   }
   try {
-    const { args, falses } = boolAssignments(program, argv.slice(2));
+    const { args, falses } = goFlagForms(program, argv.slice(2));
     if (falses.length > 0) {
       program.hook('preAction', () => {
         for (const f of falses) f.cmd.setOptionValueWithSource(f.key, f.value, 'cli');

@@ -36,7 +36,7 @@ export function parseBool(text: string | undefined): boolean | undefined {
  * false wins over the environment and the config file, as any given flag does). Go's `-H=value`
  * for a short flag becomes `-H value`, and a long name with one dash (`-strategy`) is the long flag.
  */
-export function boolAssignments(program: Command, args: readonly string[]): { args: string[]; falses: { cmd: Command; key: string; value: boolean }[] } {
+export function goFlagForms(program: Command, args: readonly string[]): { args: string[]; falses: { cmd: Command; key: string; value: boolean }[] } {
   const out: string[] = [];
   const falses: { cmd: Command; key: string; value: boolean }[] = [];
   let cmd = program;

@@ -142,8 +142,7 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
         this.forgotten.set(key, c);
         return key;
       });
-      this.core.failover({ kind: 'node-down', node: { ...node, state: 'disconnected', healthIndicator: 0 }, containers: node.containers })
-        .catch((err) => this.logger.error({ err }, 'failover hook failed'))
+      void this.failover({ kind: 'node-down', node: { ...node, state: 'disconnected', healthIndicator: 0 }, containers: node.containers })
         .finally(() => { for (const key of keys) this.forgotten.delete(key); });
     }
   }
@@ -183,9 +182,9 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
       this.invalidateTop();
       // Only real containers: in-flight creations have no ID yet and fail on their own.
       const containers = engine.containers().map((c) => c.view);
-      this.failover({ kind: 'node-down', node, containers });
+      void this.failover({ kind: 'node-down', node, containers });
     } else {
-      this.failover({ kind: 'node-up', node });
+      void this.failover({ kind: 'node-up', node });
     }
   }
 
@@ -205,9 +204,9 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
     this.events.emit('event', swarmEvent(action, ref));
   }
 
-  /** Failover taps run in the background; the core isolates and logs a failing tap. */
-  private failover(event: FailoverEvent): void {
-    this.core.failover(event).catch((err) => this.logger.error({ err }, 'failover hook failed'));
+  /** Failover taps run in the background; the core isolates and logs a failing tap. Settles when they are done, never rejects. */
+  private failover(event: FailoverEvent): Promise<void> {
+    return this.core.failover(event).catch((err) => this.logger.error({ err }, 'failover hook failed'));
   }
 
   // ---- nodes and containers -----------------------------------------------------------------
