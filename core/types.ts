@@ -187,6 +187,14 @@ export interface ScorerRef {
    * (module, options, cpus, memory) and reuse those scores for later placements on it.
    */
   rowLocal?: boolean;
+  /**
+   * Optional fast path: true when each row's score depends only on that row's table values, its
+   * row number, `request`, `options` and `seed` — so scoring rows [from, to) of a table gives the
+   * same scores as scoring the whole table and cutting them out (random). The core may then
+   * score every node of the snapshot in chunks beside the filters' verdicts (a fused pass,
+   * core/pipeline/fused-scan.ts) instead of gathering the filtered rows first.
+   */
+  rowwise?: boolean;
 }
 
 /** `node` plus the ordered list of the other nodes that also fit, best first. */

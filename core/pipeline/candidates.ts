@@ -1,5 +1,5 @@
 import type { NodeView, Rejection } from '../types.ts';
-import { resolve, type NodeSet } from './node-set.ts';
+import { resolve, verdictEpoch, type NodeSet } from './node-set.ts';
 
 /** The conditions one filter checked, in the legacy error listing (`[port 80 (Bridge mode)]`). */
 export interface FilterConditions {
@@ -26,7 +26,25 @@ interface LazyDrops {
   rows: Int32Array;
   reason: (node: NodeView) => string;
 }
-type Segment = readonly Rejection[] | LazyDrops;
+/**
+ * One dropping filter of a conjunction (see Fields.conj): its verdicts over every row of the set,
+ * as they were when the filter ran (`epoch`: a later snapshot patches the array in place and bumps
+ * it; then `predicate` is asked instead), and what a drop is recorded as.
+ */
+export interface ConjPart {
+  readonly v: Uint8Array;
+  readonly epoch: number;
+  readonly predicate: (node: NodeView) => boolean;
+  readonly plugin: string;
+  readonly reason: (node: NodeView) => string;
+}
+
+/** Drops of one conjunction part: rows passing the parts before it and failing it. */
+interface ConjDrops {
+  conj: readonly ConjPart[];
+  base: readonly NodeView[];
+}
+type Segment = readonly Rejection[] | LazyDrops | ConjDrops;
 
 interface Fields {
   /** Plain form: the nodes themselves. */
@@ -34,12 +52,43 @@ interface Fields {
   /** Row form: rows of `set.base`, ascending (filters never reorder). */
   set?: NodeSet;
   rows?: Int32Array;
+  /**
+   * Row form, not materialised: the rows of the set for which every part's verdict is "passes".
+   * Filters that name their predicate (`keepWhere`) add a part instead of building kept-row lists;
+   * the core then finds the placement in one fused pass over the set (fused-scan.ts).
+   */
+  conj?: readonly ConjPart[];
+  /** With `conj`: at least one row passes every part. */
+  nonEmpty?: boolean;
   segments: readonly Segment[];
   conditions: readonly FilterConditions[];
   exhausted: Exhaustion | undefined;
   plugin: string;
   /** Shared between values with the same nodes and drops: what was materialised already. */
-  memo: { nodes?: readonly NodeView[]; rejected?: readonly Rejection[] };
+  memo: { nodes?: readonly NodeView[]; rejected?: readonly Rejection[]; rows?: Int32Array };
+}
+
+/** Whether row `i` passes every part (a part whose array was patched since asks its predicate). */
+function passesAll(conj: readonly ConjPart[], base: readonly NodeView[], i: number): boolean {
+  for (const p of conj) {
+    const ok = verdictEpoch(p.v) === p.epoch ? p.v[i] === 1 : p.predicate(base[i]);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** The rows of a row-form value, materialised (once) when it is a conjunction. */
+function rowsOfFields(f: Fields): Int32Array {
+  if (f.rows) return f.rows;
+  if (!f.memo.rows) {
+    const base = f.set!.base;
+    const conj = f.conj!;
+    const out = new Int32Array(base.length);
+    let k = 0;
+    for (let i = 0; i < base.length; i++) if (passesAll(conj, base, i)) out[k++] = i;
+    f.memo.rows = out.slice(0, k);
+  }
+  return f.memo.rows;
 }
 
 /** Set right before an internal construction (see the constructor). */
@@ -103,7 +152,18 @@ export class Candidates {
   /** The rows (of `set.base`) of a row-form value; undefined for a plain one. Used by the core. */
   static rowsOf(c: Candidates): { set: NodeSet; rows: Int32Array } | undefined {
     const f = c.#f;
-    return f.set && f.rows ? { set: f.set, rows: f.rows } : undefined;
+    return f.set && (f.rows || f.conj) ? { set: f.set, rows: rowsOfFields(f) } : undefined;
+  }
+
+  /**
+   * The value as a conjunction over every row of its set (no part: every row), when it is one and
+   * every part's verdicts are still as they were; undefined otherwise. Used by the core.
+   */
+  static conjunctionOf(c: Candidates): { set: NodeSet; parts: readonly ConjPart[] } | undefined {
+    const f = c.#f;
+    if (!f.set) return undefined;
+    if (f.conj) return f.conj.every((p) => verdictEpoch(p.v) === p.epoch) ? { set: f.set, parts: f.conj } : undefined;
+    return f.rows === f.set.all ? { set: f.set, parts: [] } : undefined;
   }
 
   /** The nodes still in the running (frozen). */
@@ -112,7 +172,7 @@ export class Candidates {
     if (f.nodes) return f.nodes;
     if (!f.memo.nodes) {
       const { base } = f.set!;
-      const rows = f.rows!;
+      const rows = rowsOfFields(f);
       const out: NodeView[] = new Array(rows.length);
       for (let i = 0; i < rows.length; i++) out[i] = base[rows[i]];
       f.memo.nodes = Object.freeze(out);
@@ -129,7 +189,14 @@ export class Candidates {
       const out: Rejection[] = [];
       for (const s of f.segments) {
         if (Array.isArray(s)) out.push(...(s as readonly Rejection[]));
-        else {
+        else if ('conj' in s) {
+          const { conj, base } = s as ConjDrops;
+          const before = conj.slice(0, -1);
+          const last = conj[conj.length - 1];
+          for (let i = 0; i < base.length; i++) {
+            if (passesAll(before, base, i) && !passesAll([last], base, i)) out.push({ node: base[i].id, plugin: last.plugin, reason: last.reason(base[i]) });
+          }
+        } else {
           const { plugin, base, rows, reason } = s as LazyDrops;
           for (let i = 0; i < rows.length; i++) {
             const node = base[rows[i]];
@@ -144,7 +211,15 @@ export class Candidates {
 
   get size(): number {
     const f = this.#f;
-    return f.nodes ? f.nodes.length : f.rows!.length;
+    return f.nodes ? f.nodes.length : rowsOfFields(f).length;
+  }
+
+  /** No node left (cheaper than `size === 0`: a conjunction is not materialised for it). */
+  get empty(): boolean {
+    const f = this.#f;
+    if (f.nodes) return f.nodes.length === 0;
+    if (f.conj) return !f.nonEmpty;
+    return f.rows!.length === 0;
   }
 
   /** The same candidates, attributed to another plugin. Used by the core, not by filters. */
@@ -205,12 +280,13 @@ export class Candidates {
   ): Candidates {
     const f = this.#f;
     const set = f.set!;
-    const rows = f.rows!;
     const base = set.base;
-    const n = rows.length;
     const memo = key === undefined ? undefined : set.verdicts(`${f.plugin}\0${key}`);
     if (memo) resolve(memo, base, predicate);
     if (memo && memo.fails === 0 && memo.known === base.length) return this.#unchanged(options);
+    if (memo && (f.conj || f.rows === set.all)) return this.#conjoin(memo, predicate, reason, options);
+    const rows = rowsOfFields(f);
+    const n = rows.length;
     const seen = memo?.outcomes.get(rows);
     if (seen === 'all') return this.#unchanged(options);
     if (seen) {
@@ -263,13 +339,44 @@ export class Candidates {
     return this.#narrowed({ set, rows: keptRows }, drops, k, n, options);
   }
 
+  /**
+   * keepWhere on every row of the set (or a conjunction): the verdicts of every row are made
+   * known, and the value becomes a conjunction with this filter's verdicts as one more part.
+   */
+  #conjoin(
+    memo: import('./node-set.ts').Verdicts,
+    predicate: (node: NodeView) => boolean,
+    reason: (node: NodeView) => string,
+    options: { conditions?: string[]; emptyMessage?: string },
+  ): Candidates {
+    const f = this.#f;
+    const base = f.set!.base;
+    if (memo.known < base.length) {
+      const v = memo.v;
+      for (let i = 0; i < base.length; i++) {
+        if (v[i] !== 0) continue;
+        const pass = predicate(base[i]);
+        v[i] = pass ? 1 : 2;
+        memo.known++;
+        if (!pass) memo.fails++;
+      }
+    }
+    if (memo.fails === 0) return this.#unchanged(options);
+    const before = f.conj ? f.nonEmpty === true : base.length > 0;
+    const conj = [...(f.conj ?? []), { v: memo.v, epoch: verdictEpoch(memo.v), predicate, plugin: f.plugin, reason }];
+    let nonEmpty = false;
+    if (before) for (let i = 0; i < base.length && !nonEmpty; i++) nonEmpty = passesAll(conj, base, i);
+    const drops: ConjDrops = { conj, base };
+    return this.#narrowed({ set: f.set!, conj, nonEmpty }, drops, nonEmpty ? 1 : 0, before ? 1 : 0, options);
+  }
+
   /** Nothing dropped: this value, or a copy that also lists this filter's conditions. */
   #unchanged(options: { conditions?: string[] }): Candidates {
     return options.conditions ? this.describe(options.conditions) : this;
   }
 
   #narrowed(
-    kept: { nodes: readonly NodeView[] } | { set: NodeSet; rows: Int32Array },
+    kept: { nodes: readonly NodeView[] } | { set: NodeSet; rows: Int32Array } | { set: NodeSet; conj: readonly ConjPart[]; nonEmpty: boolean },
     drops: Segment,
     left: number,
     before: number,

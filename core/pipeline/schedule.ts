@@ -27,7 +27,8 @@ import type { Core } from '../core.ts';
 import { SwarmError } from '../errors.ts';
 import { Candidates } from './candidates.ts';
 import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
-import { nodeSetOf, nodeSetOfChunked, patchCount, patched, type NodeSet } from './node-set.ts';
+import { nodeSetOf, nodeSetOfChunked, patchCount, patched, sharedCopyF64, sharedF64, verdictEpoch, type NodeSet } from './node-set.ts';
+import { CHUNK_ROWS, chunksOf, combineChunks, inlineRunner, nthBestRow, type FusedJob, type ScoreSource } from './fused-scan.ts';
 import { poolTurn } from './pool-choice.ts';
 import type { RankPool } from './rank-pool.ts';
 import { scanScores, type ScanSummary } from './rank-summary.ts';
@@ -122,6 +123,9 @@ export async function schedule(
   request: PlacementRequest,
   opts: ScheduleOptions = {},
 ): Promise<ScheduleResult> {
+  // A kernel thread that sleeps takes tens of µs to wake: tell it now, while the filters run.
+  const pool = opts.pool;
+  if (pool?.kernel && nodes.length >= Math.max(pool.threshold, 2 * CHUNK_ROWS)) pool.kernel().prepare?.();
   // The schedulable nodes, their table and the filters' per-node verdicts, kept for as long as
   // the caller passes the same snapshot (see node-set.ts).
   const pause = nodes.length >= YIELD_NODES ? turn : undefined;
@@ -157,9 +161,11 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   const filtered = await core.runFilters(Candidates.of(set), request);
   await pause?.();
   if (filtered.exhausted) return { ok: false, message: filterFailure(core, filtered), rejected: () => [...filtered.rejected] };
-  if (filtered.size === 0) return { ok: false, message: ERR_NO_NODES, rejected: () => [...filtered.rejected] };
+  if (filtered.empty) return { ok: false, message: ERR_NO_NODES, rejected: () => [...filtered.rejected] };
 
   const scorer = core.scorer(request);
+  const fused = await fusedPass(core, filtered, scorer, request, opts.pool);
+  if (fused) return fused;
   // Row form (the filters kept rows of the cached set) or plain (a filter built its own value).
   const form = Candidates.rowsOf(filtered);
   const count = filtered.size;
@@ -185,6 +191,7 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   // kept vector in place (node-set.ts hands them over): then this pass's rows are scored again,
   // which gives the same scores (row-local scorers, the only ones whose vectors are kept).
   const generation = patchCount(scores);
+  const scoresAtPass = scores;
   let rescored: ArrayLike<number> | undefined;
   const scoresNow = (): ArrayLike<number> => {
     if (patchCount(scores) === generation) return scores;
@@ -216,25 +223,147 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   const top: RankedNode = { node: nodeAt(topRow), score: scores[topRow] };
   // The full order, built when read: the placement first, then every other fitting row by score,
   // equal scores in the order of a seeded shuffle (a stable sort of the shuffled rows).
-  const order = (now: ArrayLike<number>): Int32Array => {
-    const fit = new Int32Array(fitCount);
-    if (now === scores) summary.fillFit(fit);
-    else for (let i = 0, k = 0; i < now.length; i++) if (now[i] >= 0) fit[k++] = i;
-    shuffleRows(fit, fitCount, seed);
-    const sorted = stableByScoreDesc(fit, fitCount, now);
-    const at = sorted.indexOf(topRow);
-    sorted.copyWithin(1, 0, at);
-    sorted[0] = topRow;
-    return sorted;
-  };
   const ranked = (): RankedNode[] => {
     const scores = scoresNow();
-    const rows = order(scores);
+    const rows = rankOrder(scores, fitCount, topRow, seed, scores === scoresAtPass ? summary : undefined);
     const out: RankedNode[] = new Array(fitCount);
     for (let k = 0; k < fitCount; k++) out[k] = k === 0 ? top : { node: nodeAt(rows[k]), score: scores[rows[k]] };
     return out;
   };
   return { ok: true, ranking: new LazyRanking(top, ranked, rejected) };
+}
+
+/**
+ * The full order of a pass: the placement (`topRow`) first, then every other fitting row by
+ * score descending, equal scores in the order of a seeded shuffle (a stable sort of the shuffled
+ * rows). `summary`, when it is the summary of these very scores, lists the fitting rows.
+ */
+function rankOrder(scores: ArrayLike<number>, fitCount: number, topRow: number, seed: number, summary?: ScoreSummary): Int32Array {
+  const fit = new Int32Array(fitCount);
+  if (summary) summary.fillFit(fit);
+  else for (let i = 0, k = 0; i < scores.length; i++) if (scores[i] >= 0) fit[k++] = i;
+  shuffleRows(fit, fitCount, seed);
+  const sorted = stableByScoreDesc(fit, fitCount, scores);
+  const at = sorted.indexOf(topRow);
+  sorted.copyWithin(1, 0, at);
+  sorted[0] = topRow;
+  return sorted;
+}
+
+/**
+ * A pass on a cached node set whose filters all named their predicates (a conjunction of verdicts,
+ * candidates.ts) with a row-local or rowwise scorer: the placement is found by one fused pass over
+ * the set's rows (fused-scan.ts), in chunks shared with the rank pool's kernel thread when the pool
+ * is used. Same placement as the general path; `ranked` and `rejected` are materialised when read.
+ * undefined: not such a pass (the general path runs).
+ */
+async function fusedPass(core: Core, filtered: Candidates, scorer: ScorerRef, request: PlacementRequest, pool?: RankPool): Promise<PassOutcome | undefined> {
+  if (!scorer.rowLocal && !scorer.rowwise) return undefined;
+  const conj = Candidates.conjunctionOf(filtered);
+  if (!conj) return undefined;
+  const { set, parts } = conj;
+  const fn = scorer.score ?? (await loadScorer(scorer.module));
+  const seed = seedOf(request.id);
+  const req: ScoreRequest = { cpus: request.cpus, memory: request.memory };
+  // Scores of every row of the set as they are now; read again later (ranked), they may have
+  // been patched in place by a newer snapshot or overwritten by a newer pass: then scored anew.
+  let again: Float64Array | undefined;
+  const rescoreAll = (): Float64Array => {
+    if (!again) {
+      const table = buildNodeTable(set.base);
+      again = Float64Array.from(fn({ table, from: 0, to: set.count, request: req, options: scorer.options, seed }) as ArrayLike<number>);
+    }
+    return again;
+  };
+  let source: ScoreSource;
+  let current: () => Float64Array;
+  if (scorer.rowLocal) {
+    const all = await fullScores(set, scorer, request, pool);
+    const generation = patchCount(all);
+    source = { kind: 'vector', scores: all };
+    current = () => (patchCount(all) === generation ? all : rescoreAll());
+  } else {
+    const out = rowwiseOut(set.count);
+    const generation = ++rowwiseGeneration;
+    source = { kind: 'rowwise', table: set.table, out, module: scorer.module, options: scorer.options, request: req, seed };
+    current = () => (rowwiseGeneration === generation && out === rowwiseScratch ? out : rescoreAll());
+  }
+  // an await above may have let a newer snapshot patch the verdicts: then the general path
+  if (!parts.every((p) => verdictEpoch(p.v) === p.epoch)) return undefined;
+  const job: FusedJob = { rows: set.count, verdicts: parts.map((p) => p.v), source };
+  const turn = poolTurn(pool, fusedRef(scorer), set.count);
+  const started = performance.now();
+  const runner = turn?.pool && pool?.kernel ? pool.kernel() : inlineRunner;
+  const summaries = runner.run(job, fn);
+  const chunks = chunksOf(job.rows);
+  const { fitCount, best, bestAt, bestCount } = combineChunks(summaries, chunks);
+  const topRow = fitCount === 0 ? -1
+    : bestCount > 1 ? nthBestRow(job, summaries, chunks, best, Math.floor(rng(seed ^ TOP_SALT)() * bestCount)) : bestAt;
+  turn?.record(performance.now() - started);
+
+  // What readers of `ranked` / `rejected` see: the filtered rows and their scores, in row order.
+  let picked: { rows: Int32Array; scores: Float64Array } | undefined;
+  const materialised = () => {
+    if (!picked) {
+      const rows = Candidates.rowsOf(filtered)!.rows;
+      const vec = current();
+      const scores = new Float64Array(rows.length);
+      for (let k = 0; k < rows.length; k++) scores[k] = vec[rows[k]];
+      picked = { rows, scores };
+    }
+    return picked;
+  };
+  const rejected = (): Rejection[] => {
+    const { rows, scores } = materialised();
+    const out = [...filtered.rejected];
+    const plugin = core.hooks.rank.taps[0]?.name ?? `strategy-${scorer.name}`;
+    for (let k = 0; k < rows.length; k++) {
+      if (scores[k] >= 0) continue;
+      const node = set.base[rows[k]];
+      out.push({ node: node.id, plugin, reason: REASON_NO_RESOURCES(node, request) });
+    }
+    return out;
+  };
+  if (fitCount === 0) return { ok: false, message: ERR_NO_RESOURCES, rejected };
+  const top: RankedNode = { node: set.base[topRow], score: best };
+  const ranked = (): RankedNode[] => {
+    const { rows, scores } = materialised();
+    const topIndex = indexOfRow(rows, topRow);
+    const order = rankOrder(scores, fitCount, topIndex, seed);
+    const out: RankedNode[] = new Array(fitCount);
+    for (let k = 0; k < fitCount; k++) out[k] = k === 0 ? top : { node: set.base[rows[order[k]]], score: scores[order[k]] };
+    return out;
+  };
+  return { ok: true, ranking: new LazyRanking(top, ranked, rejected) };
+}
+
+/** Position of `row` in the ascending `rows`. */
+function indexOfRow(rows: Int32Array, row: number): number {
+  let lo = 0;
+  let hi = rows.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (rows[mid] === row) return mid;
+    if (rows[mid] < row) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  throw new Error(`row ${row} is not among the filtered rows`);
+}
+
+/** The pool-choice key of the fused pass (its own timings, apart from plain scoring). */
+const fusedRefs = new WeakMap<ScorerRef, ScorerRef>();
+function fusedRef(scorer: ScorerRef): ScorerRef {
+  let ref = fusedRefs.get(scorer);
+  if (!ref) fusedRefs.set(scorer, (ref = { ...scorer, module: `${scorer.module}#fused` }));
+  return ref;
+}
+
+/** One reused output vector for rowwise passes; a reader of an older pass notices by the generation. */
+let rowwiseScratch: Float64Array = new Float64Array(0);
+let rowwiseGeneration = 0;
+function rowwiseOut(rows: number): Float64Array {
+  if (rowwiseScratch.length !== rows) rowwiseScratch = sharedF64(rows);
+  return rowwiseScratch;
 }
 
 /*
@@ -491,7 +620,19 @@ function rankSet(set: NodeSet, rows: Int32Array, scorer: ScorerRef, request: Pla
  * computed once per (scorer, options, resources asked) and the rows' scores are picked from them.
  */
 async function scoreSet(set: NodeSet, rows: Int32Array, scorer: ScorerRef, request: PlacementRequest, pool?: RankPool): Promise<ArrayLike<number>> {
-  const key = `${scorer.module}\0${JSON.stringify(scorer.options)}\0${request.cpus}\0${request.memory}`;
+  const all = await fullScores(set, scorer, request, pool);
+  if (rows.length === set.count) return all;
+  return set.pickScores(scoreKey(scorer, request), all, rows);
+}
+
+/** The key of a row-local scorer's vector: same key, same scores for the same NodeView. */
+function scoreKey(scorer: ScorerRef, request: PlacementRequest): string {
+  return `${scorer.module}\0${JSON.stringify(scorer.options)}\0${request.cpus}\0${request.memory}`;
+}
+
+/** Scores of every row of the set for a row-local scorer: kept per snapshot, patched from the previous one. */
+async function fullScores(set: NodeSet, scorer: ScorerRef, request: PlacementRequest, pool?: RankPool): Promise<Float64Array> {
+  const key = scoreKey(scorer, request);
   let all = set.scores(key);
   if (!all) {
     const inherited = set.inheritedScores(key);
@@ -500,18 +641,17 @@ async function scoreSet(set: NodeSet, rows: Int32Array, scorer: ScorerRef, reque
       // A handed-over vector is patched in place when a result reading it later can score its
       // rows again by itself (a scorer function at hand, see runPass); else it is copied.
       const inPlace = inherited.owned === true && scorer.score !== undefined;
-      all = inPlace ? inherited.value : inherited.value.slice();
+      all = inPlace ? inherited.value : sharedCopyF64(inherited.value);
       const rows = inherited.changed;
       const fn = scorer.score ?? (await loadScorer(scorer.module));
       const table = buildNodeTable(rows.map((r) => set.base[r]));
       const fresh = fn({ table, from: 0, to: rows.length, request: { cpus: request.cpus, memory: request.memory }, options: scorer.options, seed: seedOf(request.id) });
       if (inPlace) patched(all);
       for (let k = 0; k < rows.length; k++) all[rows[k]] = fresh[k];
-    } else all = Float64Array.from(await scoreRows(set, set.all, scorer, request, pool));
+    } else all = sharedCopyF64(await scoreRows(set, set.all, scorer, request, pool));
     set.keepScores(key, all);
   }
-  if (rows.length === set.count) return all;
-  return set.pickScores(key, all, rows);
+  return all;
 }
 
 /** `out[k] = column[rows[k]]`. */

@@ -37,7 +37,7 @@ export default function containerslots(options: Partial<ContainerSlotsOptions> =
     name: NAME,
     apply(core) {
       core.hooks.filter.tap(NAME, (candidates) => {
-        if (candidates.size === 0) {
+        if (candidates.empty) {
           // legacy: an empty input is an error for this filter too
           return new Candidates([], {
             rejected: candidates.rejected,

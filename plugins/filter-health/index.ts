@@ -22,7 +22,7 @@ export default function health(options: Partial<HealthOptions> = {}): SwarmPlugi
     apply(core) {
       core.hooks.filter.tap(NAME, (candidates) => {
         // The original errors even when it was given no node at all.
-        if (candidates.size === 0) {
+        if (candidates.empty) {
           return new Candidates([], {
             rejected: candidates.rejected,
             conditions: candidates.conditions,

@@ -19,6 +19,7 @@ export default function random(options: Partial<RandomOptions> = {}): SwarmPlugi
     options: opts,
     score,
     workerSafe: true,
+    rowwise: true,
   });
   return {
     name: NAME,
