@@ -77,7 +77,10 @@ export function createKernelPool(threads: number, execArgv: string[]): KernelPoo
       for (const port of ports) port.postMessage(msg);
       Atomics.store(ctl, SEQ, seq);
       wake();
-      claimChunks(ctl, seq, chunks, job, out, score);
+      // A chunk that throws here is not the end of the job: a kernel thread may still be scanning
+      // a chunk it claimed, and must be done before `out` and the counters are used again.
+      let failure: { err: unknown } | undefined;
+      claimChunks(ctl, seq, chunks, job, out, score, (err) => { failure ??= { err }; });
       // Chunks a kernel thread claimed are being scanned now: wait for them (spinning: they
       // take microseconds), sleeping in 1 ms steps if the thread was descheduled.
       const started = performance.now();
@@ -90,7 +93,8 @@ export function createKernelPool(threads: number, execArgv: string[]): KernelPoo
         }
         if (waited > SPIN_MS) Atomics.wait(ctl, DONE, done, 10);
       }
-      if (Atomics.load(ctl, FAILED) === seq) return inlineRunner.run(job, score); // the error, if any, shows here
+      if (failure) throw failure.err;
+      if (Atomics.load(ctl, FAILED) === seq) return inlineRunner.run(job, score); // failed only there: done here (a real error shows here too)
       return out;
     },
     async close() {
