@@ -1,5 +1,5 @@
 import type { NodeView, Rejection } from '../types.ts';
-import { resolve, verdictEpoch, type NodeSet } from './node-set.ts';
+import { resolve, verdictEpoch, type NodeSet, type Verdicts } from './node-set.ts';
 
 /** The conditions one filter checked, in the legacy error listing (`[port 80 (Bridge mode)]`). */
 export interface FilterConditions {
@@ -344,7 +344,7 @@ export class Candidates {
    * known, and the value becomes a conjunction with this filter's verdicts as one more part.
    */
   #conjoin(
-    memo: import('./node-set.ts').Verdicts,
+    memo: Verdicts,
     predicate: (node: NodeView) => boolean,
     reason: (node: NodeView) => string,
     options: { conditions?: string[]; emptyMessage?: string },

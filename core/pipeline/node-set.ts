@@ -422,14 +422,17 @@ interface Entry {
 }
 
 /**
- * The sets of the last few snapshots seen, newest first, held strongly. Not a WeakMap keyed by
- * the snapshot: V8's scavenger treats the values of a long-lived WeakMap as reachable, so every
- * snapshot array (and its set) lived through two young-generation collections and was promoted,
- * only to be freed by the next full collection — measured at 5,000 nodes: ~38 KB promoted per
- * placement and scavenges 3–4× longer. A snapshot older than these is simply seen anew (derived
- * from the caller's previous set when it can be).
+ * The set of the last snapshot seen, held strongly. Not a WeakMap keyed by the snapshot: V8's
+ * scavenger treats the values of a long-lived WeakMap as reachable, so every snapshot array (and
+ * its set) lived through two young-generation collections and was promoted, only to be freed by
+ * the next full collection — measured at 5,000 nodes: ~38 KB promoted per placement and
+ * scavenges 3–4× longer. Only ONE is kept: every snapshot array still alive at a scavenge is
+ * visited slot by slot, and at 100,000 nodes keeping the last 4 made each scavenge ~0.5 ms longer
+ * (2.1 → 1.6 ms median) and the API's /_ping p99 under back-to-back placements worse (bench
+ * scheduler part, alternating runs: 4.92 / 5.38 ms with 4, 4.63 / 4.70 ms with 1). An older
+ * snapshot is simply seen anew (derived from the caller's previous set when it can be).
  */
-const RECENT = 4;
+const RECENT = 1;
 const recent: { nodes: readonly NodeView[]; entry: Entry }[] = [];
 const sets = {
   get(nodes: readonly NodeView[]): Entry | undefined {
