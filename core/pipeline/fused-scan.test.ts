@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHUNK_ROWS, chunksOf, combineChunks, nthBestRow, scanJob, type FusedJob } from './fused-scan.ts';
+import { CHUNK_ROWS, chunksOf, nthBestRow, scanJob, type FusedJob } from './fused-scan.ts';
+import { combineSummaries } from './rank-summary.ts';
 import { buildNodeTable } from './node-table.ts';
 import { rng } from './schedule.ts';
 import { score as randomScore } from '../../plugins/strategy-random/score.ts';
@@ -26,7 +27,7 @@ function check(job: FusedJob, score?: ScoreFn) {
   const scores = job.source.kind === 'vector' ? job.source.scores : job.source.out;
   const ref = reference(job, scores);
   const chunks = chunksOf(job.rows);
-  const got = combineChunks(summaries, chunks);
+  const got = combineSummaries(summaries, chunks);
   assert.equal(got.fitCount, ref.fitCount);
   if (ref.fitCount === 0) return;
   assert.equal(got.best, ref.best);

@@ -11,7 +11,7 @@
  *
  * Pure module: no I/O, no imports with side effects.
  */
-import type { ScanSummary } from './rank-summary.ts';
+import { SUMMARY_FIELDS } from './rank-summary.ts';
 import type { NodeTable, ScoreFn, ScoreRequest } from '../types.ts';
 
 /** Rows per chunk. */
@@ -35,8 +35,8 @@ export interface FusedJob {
   source: ScoreSource;
 }
 
-/** Per chunk: [fitCount, best, bestAt (row of the set), bestCount]. */
-export const CHUNK_FIELDS = 4;
+/** Per chunk: [fitCount, best, bestAt (row of the set), bestCount], as rank-summary.ts lays summaries out. */
+export const CHUNK_FIELDS = SUMMARY_FIELDS;
 
 /**
  * Score (rowwise sources only) and scan rows [from, to); the chunk's summary goes to
@@ -108,26 +108,6 @@ export function passes(v: readonly Uint8Array[], i: number): boolean {
 /** The scores a finished job left: the vector, or the rowwise output. */
 export function scoresOf(job: FusedJob): Float64Array {
   return job.source.kind === 'vector' ? job.source.scores : job.source.out;
-}
-
-/** The summary of the whole pass from its chunks' summaries (chunks in row order). */
-export function combineChunks(summaries: Float64Array, chunks: number): ScanSummary {
-  let fitCount = 0;
-  let best = -1;
-  let bestAt = -1;
-  let bestCount = 0;
-  for (let c = 0; c < chunks; c++) {
-    const at = c * CHUNK_FIELDS;
-    if (summaries[at] === 0) continue;
-    fitCount += summaries[at];
-    const b = summaries[at + 1];
-    if (b > best) {
-      best = b;
-      bestAt = summaries[at + 2];
-      bestCount = summaries[at + 3];
-    } else if (b === best) bestCount += summaries[at + 3];
-  }
-  return { fitCount, best, bestAt, bestCount };
 }
 
 /**

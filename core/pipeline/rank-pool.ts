@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
-import { FLAG_DONE, FLAG_PENDING, SUMMARY_FIELDS, scanScores, writeSummary, type ScanSummary } from './rank-summary.ts';
+import { FLAG_DONE, FLAG_PENDING, SUMMARY_FIELDS, combineSummaries, scanScores, writeSummary, type ScanSummary } from './rank-summary.ts';
 
 export type { ScanSummary } from './rank-summary.ts';
 import type { RankTask } from './rank-worker.ts';
@@ -207,7 +207,7 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
     }
     if (tasks.length > 0 && flags.subarray(1, tasks.length + 1).some((f) => f !== FLAG_DONE)) await Promise.all(tasks);
     // copy out before the arena is reused by the next call
-    return { scores: results.slice(), summary: combine(summaries, tasks.length + 1) };
+    return { scores: results.slice(), summary: combineSummaries(summaries, tasks.length + 1) };
   }
 
   function enqueue<T>(work: () => Promise<T>): Promise<T> {
@@ -260,26 +260,6 @@ function waitForFlags(flags: Int32Array, slots: number, budgetMs: number): boole
     }
   }
   return true;
-}
-
-/** The summary of the whole vector from its chunks' summaries (chunks in row order). */
-function combine(summaries: Float64Array, slots: number): ScanSummary {
-  let fitCount = 0;
-  let best = -1;
-  let bestAt = -1;
-  let bestCount = 0;
-  for (let s = 0; s < slots; s++) {
-    const at = s * SUMMARY_FIELDS;
-    fitCount += summaries[at];
-    const b = summaries[at + 1];
-    if (summaries[at] === 0) continue;
-    if (b > best) {
-      best = b;
-      bestAt = summaries[at + 2];
-      bestCount = summaries[at + 3];
-    } else if (b === best) bestCount += summaries[at + 3];
-  }
-  return { fitCount, best, bestAt, bestCount };
 }
 
 /** Copy a table (its own buffer) into `buffer` at offset 0, column by column. */

@@ -47,3 +47,23 @@ export function writeSummary(out: Float64Array, slot: number, s: ScanSummary): v
   out[at + 2] = s.bestAt;
   out[at + 3] = s.bestCount;
 }
+
+/** The summary of a whole vector from its chunks' summaries (slots 0..slots−1, chunks in row order). */
+export function combineSummaries(summaries: Float64Array, slots: number): ScanSummary {
+  let fitCount = 0;
+  let best = -1;
+  let bestAt = -1;
+  let bestCount = 0;
+  for (let s = 0; s < slots; s++) {
+    const at = s * SUMMARY_FIELDS;
+    if (summaries[at] === 0) continue;
+    fitCount += summaries[at];
+    const b = summaries[at + 1];
+    if (b > best) {
+      best = b;
+      bestAt = summaries[at + 2];
+      bestCount = summaries[at + 3];
+    } else if (b === best) bestCount += summaries[at + 3];
+  }
+  return { fitCount, best, bestAt, bestCount };
+}

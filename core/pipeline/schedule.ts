@@ -28,10 +28,10 @@ import { SwarmError } from '../errors.ts';
 import { Candidates } from './candidates.ts';
 import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
 import { nodeSetOf, nodeSetOfChunked, patchCount, patched, verdictEpoch, type NodeSet } from './node-set.ts';
-import { chunksOf, combineChunks, nthBestRow, scanJob, type FusedJob, type ScoreSource } from './fused-scan.ts';
+import { chunksOf, nthBestRow, scanJob, type FusedJob, type ScoreSource } from './fused-scan.ts';
 import { poolTurn } from './pool-choice.ts';
 import type { RankPool } from './rank-pool.ts';
-import { scanScores, type ScanSummary } from './rank-summary.ts';
+import { combineSummaries, scanScores, type ScanSummary } from './rank-summary.ts';
 import type { NodeTable, NodeView, PlacementRequest, Rejection, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
 
 export const ERR_NO_RESOURCES = 'no resources available to schedule container';
@@ -291,7 +291,7 @@ async function fusedPass(core: Core, filtered: Candidates, scorer: ScorerRef, re
   const job: FusedJob = { rows: set.count, verdicts: parts.map((p) => p.v), source };
   const summaries = scanJob(job, fn);
   const chunks = chunksOf(job.rows);
-  const { fitCount, best, bestAt, bestCount } = combineChunks(summaries, chunks);
+  const { fitCount, best, bestAt, bestCount } = combineSummaries(summaries, chunks);
   const topRow = fitCount === 0 ? -1
     : bestCount > 1 ? nthBestRow(job, summaries, chunks, best, Math.floor(rng(seed ^ TOP_SALT)() * bestCount)) : bestAt;
 
