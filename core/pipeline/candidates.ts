@@ -68,12 +68,14 @@ interface Fields {
   memo: { nodes?: readonly NodeView[]; rejected?: readonly Rejection[]; rows?: Int32Array };
 }
 
-/** Whether row `i` passes every part (a part whose array was patched since asks its predicate). */
+/** Whether row `i` passes one part (a part whose array was patched since asks its predicate). */
+function passesPart(p: ConjPart, base: readonly NodeView[], i: number): boolean {
+  return verdictEpoch(p.v) === p.epoch ? p.v[i] === 1 : p.predicate(base[i]);
+}
+
+/** Whether row `i` passes every part. */
 function passesAll(conj: readonly ConjPart[], base: readonly NodeView[], i: number): boolean {
-  for (const p of conj) {
-    const ok = verdictEpoch(p.v) === p.epoch ? p.v[i] === 1 : p.predicate(base[i]);
-    if (!ok) return false;
-  }
+  for (const p of conj) if (!passesPart(p, base, i)) return false;
   return true;
 }
 
@@ -194,7 +196,7 @@ export class Candidates {
           const before = conj.slice(0, -1);
           const last = conj[conj.length - 1];
           for (let i = 0; i < base.length; i++) {
-            if (passesAll(before, base, i) && !passesAll([last], base, i)) out.push({ node: base[i].id, plugin: last.plugin, reason: last.reason(base[i]) });
+            if (passesAll(before, base, i) && !passesPart(last, base, i)) out.push({ node: base[i].id, plugin: last.plugin, reason: last.reason(base[i]) });
           }
         } else {
           const { plugin, base, rows, reason } = s as LazyDrops;

@@ -57,7 +57,8 @@ export function scanChunk(job: FusedJob, from: number, to: number, out: Float64A
   let best = -1;
   let bestAt = -1;
   let count = 0;
-  // Specialised loops for the usual numbers of dropping filters (0–3): no inner loop per row.
+  // Specialised loops for the usual numbers of dropping filters (0–2): no inner loop per row.
+  // Verdicts are 1 (passes) or 2 (fails), so `a & b` is 1 only when both pass.
   if (v.length === 0) {
     for (let i = from; i < to; i++) {
       const s = scores[i];
@@ -99,7 +100,7 @@ export function scanChunk(job: FusedJob, from: number, to: number, out: Float64A
   out[at + 3] = count;
 }
 
-/** Every verdict says 1 (passes) for row `i`. (1 & 2 = 0, so a bitwise AND of 1s is the test.) */
+/** Every verdict says 1 (passes) for row `i`. */
 export function passes(v: readonly Uint8Array[], i: number): boolean {
   for (let k = 0; k < v.length; k++) if (v[k][i] !== 1) return false;
   return true;

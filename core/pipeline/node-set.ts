@@ -426,27 +426,21 @@ interface Entry {
  * scavenger treats the values of a long-lived WeakMap as reachable, so every snapshot array (and
  * its set) lived through two young-generation collections and was promoted, only to be freed by
  * the next full collection — measured at 5,000 nodes: ~38 KB promoted per placement and
- * scavenges 3–4× longer. Only ONE is kept: every snapshot array still alive at a scavenge is
+ * scavenges 3–4× longer. Only ONE is kept (it was 4): every snapshot array still alive at a scavenge is
  * visited slot by slot, and at 100,000 nodes keeping the last 4 made each scavenge ~0.5 ms longer
  * (2.1 → 1.6 ms median) and the API's /_ping p99 under back-to-back placements worse (bench
  * scheduler part, alternating runs: 4.92 / 5.38 ms with 4, 4.63 / 4.70 ms with 1). An older
  * snapshot is simply seen anew (derived from the caller's previous set when it can be).
  */
-const RECENT = 1;
-const recent: { nodes: readonly NodeView[]; entry: Entry }[] = [];
+let recent: { nodes: readonly NodeView[]; entry: Entry } | undefined;
 const sets = {
   get(nodes: readonly NodeView[]): Entry | undefined {
-    for (const r of recent) if (r.nodes === nodes) return r.entry;
-    return undefined;
+    return recent?.nodes === nodes ? recent.entry : undefined;
   },
   set(nodes: readonly NodeView[], entry: Entry): void {
-    const at = recent.findIndex((r) => r.nodes === nodes);
-    if (at >= 0) recent.splice(at, 1);
-    recent.unshift({ nodes, entry });
-    if (recent.length > RECENT) recent.pop();
+    recent = { nodes, entry };
   },
 };
-
 /**
  * The NodeSet of a snapshot: the cached one when `nodes` still holds the same NodeViews; else
  * one derived from `previous` (the caller's last snapshot) when only a few nodes were replaced;

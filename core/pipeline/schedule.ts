@@ -199,18 +199,7 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
     }
     return rescored;
   };
-  const rejected = (): Rejection[] => {
-    const scores = scoresNow();
-    const out = [...filtered.rejected];
-    let plugin: string | undefined;
-    for (let i = 0; i < count; i++) {
-      if (scores[i] >= 0) continue;
-      plugin ??= core.hooks.rank.taps[0]?.name ?? `strategy-${scorer.name}`;
-      const node = nodeAt(i);
-      out.push({ node: node.id, plugin, reason: REASON_NO_RESOURCES(node, request) });
-    }
-    return out;
-  };
+  const rejected = (): Rejection[] => rejections(core, scorer, request, filtered, scoresNow(), nodeAt);
   if (fitCount === 0) return { ok: false, message: ERR_NO_RESOURCES, rejected };
 
   // The placement: one of the best-scored rows, drawn with an RNG seeded from the request id
@@ -284,7 +273,7 @@ async function fusedPass(core: Core, filtered: Candidates, scorer: ScorerRef, re
     const out = rowwiseOut(set.count);
     const generation = ++rowwiseGeneration;
     source = { kind: 'rowwise', table: set.table, out, module: scorer.module, options: scorer.options, request: req, seed };
-    current = () => (rowwiseGeneration === generation && out === rowwiseScratch ? out : rescoreAll());
+    current = () => (rowwiseGeneration === generation ? out : rescoreAll());
   }
   // an await above may have let a newer snapshot patch the verdicts: then the general path
   if (!parts.every((p) => verdictEpoch(p.v) === p.epoch)) return undefined;
@@ -309,14 +298,7 @@ async function fusedPass(core: Core, filtered: Candidates, scorer: ScorerRef, re
   };
   const rejected = (): Rejection[] => {
     const { rows, scores } = materialised();
-    const out = [...filtered.rejected];
-    const plugin = core.hooks.rank.taps[0]?.name ?? `strategy-${scorer.name}`;
-    for (let k = 0; k < rows.length; k++) {
-      if (scores[k] >= 0) continue;
-      const node = set.base[rows[k]];
-      out.push({ node: node.id, plugin, reason: REASON_NO_RESOURCES(node, request) });
-    }
-    return out;
+    return rejections(core, scorer, request, filtered, scores, (k) => set.base[rows[k]]);
   };
   if (fitCount === 0) return { ok: false, message: ERR_NO_RESOURCES, rejected };
   const top: RankedNode = { node: set.base[topRow], score: best };
@@ -329,6 +311,19 @@ async function fusedPass(core: Core, filtered: Candidates, scorer: ScorerRef, re
     return out;
   };
   return { ok: true, ranking: new LazyRanking(top, ranked, rejected) };
+}
+
+/** Every drop of a pass: the filters', then each candidate the strategy scored below 0 (does not fit). */
+function rejections(core: Core, scorer: ScorerRef, request: PlacementRequest, filtered: Candidates, scores: ArrayLike<number>, nodeAt: (i: number) => NodeView): Rejection[] {
+  const out = [...filtered.rejected];
+  let plugin: string | undefined;
+  for (let i = 0; i < scores.length; i++) {
+    if (scores[i] >= 0) continue;
+    plugin ??= core.hooks.rank.taps[0]?.name ?? `strategy-${scorer.name}`;
+    const node = nodeAt(i);
+    out.push({ node: node.id, plugin, reason: REASON_NO_RESOURCES(node, request) });
+  }
+  return out;
 }
 
 /** Position of `row` in the ascending `rows`. */
