@@ -24,7 +24,7 @@ bash test/setup.sh
 
 if [ "${#files[@]}" -eq 0 ]; then
   while IFS= read -r f; do files+=("$f"); done < <(
-    find core plugins config test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+    find core plugins config bench test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
   if [ "$unit" = 1 ]; then
     kept=()
     for f in "${files[@]}"; do case "$f" in test/integration/*) ;; *) kept+=("$f") ;; esac; done

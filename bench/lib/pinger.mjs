@@ -1,6 +1,8 @@
 // Worker thread that sends `GET <url>` back to back (keep-alive, one at a time, `gapMs` apart)
-// until told to stop, and posts back every latency in ms. It has its own event loop, so it
-// measures how long the server under test takes to answer, not how busy the parent thread is.
+// until told to stop, and posts back every latency in ms with its send time (epoch ms, the clock
+// bench/lib/gc-log.ts uses, so slow pings can be matched with the server thread's GC pauses).
+// It has its own event loop, so it measures how long the server under test takes to answer, not
+// how busy the parent thread is.
 // Plain JavaScript on purpose: under Node 20, a worker thread does not get tsx's ESM loader
 // hooks, so a `.ts` worker entry fails to load.
 import http from 'node:http';
@@ -10,12 +12,14 @@ const { url, gapMs } = workerData;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 let running = true;
 let lat = [];
+let starts = [];
 let errors = 0;
 
 parentPort.on('message', (msg) => {
   if (msg === 'flush') {
-    parentPort.postMessage({ latencies: lat, errors });
+    parentPort.postMessage({ latencies: lat, starts, errors });
     lat = [];
+    starts = [];
     errors = 0;
   } else if (msg === 'stop') {
     running = false;
@@ -25,10 +29,14 @@ parentPort.on('message', (msg) => {
 function once() {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
+    const sent = performance.timeOrigin + performance.now();
     const req = http.get(url, { agent }, (res) => {
       res.resume();
       res.on('end', () => {
-        if (res.statusCode === 200) lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        if (res.statusCode === 200) {
+          lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          starts.push(sent);
+        }
         else errors++;
         resolve();
       });

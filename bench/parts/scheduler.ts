@@ -13,6 +13,7 @@ import type { ContainerView, NodeView, PlacementRequest } from '../../core/types
 import { SnapshotLog } from '../../core/pipeline/lineage.ts';
 import { importOrNotRun, NotRunError, type BenchPart } from '../lib/part.ts';
 import { makeNodes, REQUEST_BODIES } from '../lib/nodes.ts';
+import { epochNow, GcLog, slowOverlapShare } from '../lib/gc-log.ts';
 import { msSince, ratio, sig, summarize, type Summary } from '../lib/stats.ts';
 import { evaluate, notRun, TARGETS } from '../lib/targets.ts';
 import type { ChartSpec, RunContext, TableSpec, TargetResult } from '../lib/types.ts';
@@ -374,7 +375,15 @@ export const part: BenchPart = {
 };
 
 interface PingResult {
-  phases: { phase: string; summary: Summary; errors: number; rankings: number }[];
+  phases: {
+    phase: string; summary: Summary; errors: number; rankings: number;
+    /** This thread's GC pauses during the phase: how many, ms per second of phase, the longest. */
+    gc: { count: number; msPerSecond: number; maxMs: number };
+    /** Of the pings at or above the phase's p99, the share that waited through a GC pause. */
+    slowWithGc: number;
+    /** The snapshot copy after each placement (what the engine layer does per change), ms. */
+    commit: Summary;
+  }[];
 }
 
 async function pingUnderLoad(
@@ -392,44 +401,70 @@ async function pingUnderLoad(
   const worker = new Worker(new URL('../lib/pinger.mjs', import.meta.url), {
     workerData: { url: `http://127.0.0.80:${port}/_ping`, gapMs: 1 },
   });
-  const flush = () => new Promise<{ latencies: number[]; errors: number }>((resolve) => {
+  const flush = () => new Promise<{ latencies: number[]; starts: number[]; errors: number }>((resolve) => {
     worker.once('message', resolve);
     worker.postMessage('flush');
   });
   const phaseMs = ctx.quick ? 2_500 : 10_000;
   const nodes = new LiveCluster(snapshot(100_000));
   const phases: PingResult['phases'] = [];
+  const gcLog = new GcLog();
   try {
     await new Promise((r) => setTimeout(r, 300)); // pinger warm-up
     const order: ('idle' | 'in-thread' | 'pool')[] = pool ? ['idle', 'in-thread', 'pool', 'in-thread', 'pool'] : ['idle', 'in-thread'];
-    const acc = new Map<string, { lat: number[]; errors: number; rankings: number }>();
+    const acc = new Map<string, { lat: number[]; starts: number[]; errors: number; rankings: number; gc: { start: number; ms: number }[]; wallMs: number; commits: number[] }>();
     for (const phase of order) {
       if (ctx.signal.aborted) break;
       ctx.progress.step(`/_ping during ${phase === 'idle' ? 'no load' : `100k rankings ${phase}`}`);
       await flush(); // discard what came before this phase
       const t0 = Date.now();
+      const from = epochNow();
+      const commits: number[] = [];
       let rankings = 0;
       if (phase === 'idle') await new Promise((r) => setTimeout(r, Math.min(phaseMs, 1_500)));
       else {
         while (Date.now() - t0 < phaseMs) {
           const request = nextRequest();
           const placed = placementOf(await schedule(core, nodes.nodes, request, phase === 'pool' ? { pool } : undefined));
-          if (placed) nodes.commit(placed, request);
+          if (placed) {
+            const c0 = performance.now();
+            nodes.commit(placed, request);
+            commits.push(performance.now() - c0);
+          }
           rankings++;
           // In the manager every ranking starts from an I/O callback, so the loop turns between
           // two rankings; without this the awaits above only run microtasks and nothing else.
           await new Promise((r) => setImmediate(r));
         }
       }
-      const got = await flush();
-      const a = acc.get(phase) ?? { lat: [], errors: 0, rankings: 0 };
+      const to = epochNow();
+      const got = await flush(); // also a few loop turns: the phase's GC entries are in
+      const a = acc.get(phase) ?? { lat: [], starts: [], errors: 0, rankings: 0, gc: [], wallMs: 0, commits: [] };
       a.lat.push(...got.latencies);
+      a.starts.push(...got.starts);
       a.errors += got.errors;
       a.rankings += rankings;
+      a.gc.push(...gcLog.between(from, to));
+      a.wallMs += to - from;
+      a.commits.push(...commits);
       acc.set(phase, a);
     }
-    for (const [phase, a] of acc) phases.push({ phase, summary: summarize(a.lat), errors: a.errors, rankings: a.rankings });
+    for (const [phase, a] of acc) {
+      const summary = summarize(a.lat);
+      const pings = a.lat.map((ms, i) => ({ start: a.starts[i], ms }));
+      phases.push({
+        phase, summary, errors: a.errors, rankings: a.rankings,
+        gc: {
+          count: a.gc.length,
+          msPerSecond: a.wallMs > 0 ? (a.gc.reduce((t, p) => t + p.ms, 0) * 1000) / a.wallMs : NaN,
+          maxMs: a.gc.reduce((m, p) => Math.max(m, p.ms), 0),
+        },
+        slowWithGc: slowOverlapShare(pings, a.gc, summary.p99),
+        commit: summarize(a.commits),
+      });
+    }
   } finally {
+    gcLog.stop();
     worker.postMessage('stop');
     await worker.terminate();
     await app.close();
@@ -473,6 +508,10 @@ function buildResult(ctx: RunContext, cells: Cell[], ping: PingResult, poolDescr
     title: '/_ping latency of a fastify server in the same process (worker-thread client, keep-alive, back to back)',
     columns: ['load on the event loop', 'pings', 'p50 ms', 'p99 ms', 'max ms', '100k-node rankings done', 'errors'],
     rows: ping.phases.map((p) => [p.phase === 'idle' ? 'none' : `100k-node rankings ${p.phase}`, p.summary.count, p.summary.p50, p.summary.p99, p.summary.max, p.rankings, p.errors]),
+  }, {
+    title: 'What the slow pings waited for: GC pauses of this thread (the server\'s) during each phase, and the 100,000-node snapshot copy after each placement (what the engine layer does per change; it allocates the array the collector then has to visit)',
+    columns: ['load on the event loop', 'GC pauses', 'GC ms per s', 'longest GC pause ms', 'pings ≥ p99 that overlapped a GC pause', 'snapshot copy p50 ms', 'snapshot copy p99 ms'],
+    rows: ping.phases.map((p) => [p.phase === 'idle' ? 'none' : `100k-node rankings ${p.phase}`, p.gc.count, p.gc.msPerSecond, p.gc.maxMs, Number.isNaN(p.slowWithGc) ? null : `${Math.round(p.slowWithGc * 100)}%`, p.commit.count ? p.commit.p50 : null, p.commit.count ? p.commit.p99 : null]),
   }];
 
   const sizes = [...new Set(cells.map((c) => c.nodes))];
