@@ -28,14 +28,13 @@ parentPort.on('message', (msg) => {
 
 function once() {
   return new Promise((resolve) => {
-    const t0 = process.hrtime.bigint();
-    const sent = performance.timeOrigin + performance.now();
+    const t0 = performance.now();
     const req = http.get(url, { agent }, (res) => {
       res.resume();
       res.on('end', () => {
         if (res.statusCode === 200) {
-          lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
-          starts.push(sent);
+          lat.push(performance.now() - t0);
+          starts.push(performance.timeOrigin + t0);
         }
         else errors++;
         resolve();

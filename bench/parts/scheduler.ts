@@ -13,7 +13,7 @@ import type { ContainerView, NodeView, PlacementRequest } from '../../core/types
 import { SnapshotLog } from '../../core/pipeline/lineage.ts';
 import { importOrNotRun, NotRunError, type BenchPart } from '../lib/part.ts';
 import { makeNodes, REQUEST_BODIES } from '../lib/nodes.ts';
-import { epochNow, GcLog, slowOverlapShare } from '../lib/gc-log.ts';
+import { epochNow, GcLog, slowOverlapShare, type Span } from '../lib/gc-log.ts';
 import { msSince, ratio, sig, summarize, type Summary } from '../lib/stats.ts';
 import { evaluate, notRun, TARGETS } from '../lib/targets.ts';
 import type { ChartSpec, RunContext, TableSpec, TargetResult } from '../lib/types.ts';
@@ -412,7 +412,7 @@ async function pingUnderLoad(
   try {
     await new Promise((r) => setTimeout(r, 300)); // pinger warm-up
     const order: ('idle' | 'in-thread' | 'pool')[] = pool ? ['idle', 'in-thread', 'pool', 'in-thread', 'pool'] : ['idle', 'in-thread'];
-    const acc = new Map<string, { lat: number[]; starts: number[]; errors: number; rankings: number; gc: { start: number; ms: number }[]; wallMs: number; commits: number[] }>();
+    const acc = new Map<string, { lat: number[]; starts: number[]; errors: number; rankings: number; gc: Span[]; wallMs: number; commits: number[] }>();
     for (const phase of order) {
       if (ctx.signal.aborted) break;
       ctx.progress.step(`/_ping during ${phase === 'idle' ? 'no load' : `100k rankings ${phase}`}`);
@@ -472,6 +472,11 @@ async function pingUnderLoad(
   return { phases };
 }
 
+/** A ping phase as the report's tables name it. */
+function loadLabel(phase: string): string {
+  return phase === 'idle' ? 'none' : `100k-node rankings ${phase}`;
+}
+
 function buildResult(ctx: RunContext, cells: Cell[], ping: PingResult, poolDescribe: string | undefined, poolReason: string, ceiling: { strategy: string; ratio: number }[]) {
   const at = (n: number) => cells.filter((c) => c.nodes === n);
   const targets: TargetResult[] = [];
@@ -507,11 +512,11 @@ function buildResult(ctx: RunContext, cells: Cell[], ping: PingResult, poolDescr
   }, {
     title: '/_ping latency of a fastify server in the same process (worker-thread client, keep-alive, back to back)',
     columns: ['load on the event loop', 'pings', 'p50 ms', 'p99 ms', 'max ms', '100k-node rankings done', 'errors'],
-    rows: ping.phases.map((p) => [p.phase === 'idle' ? 'none' : `100k-node rankings ${p.phase}`, p.summary.count, p.summary.p50, p.summary.p99, p.summary.max, p.rankings, p.errors]),
+    rows: ping.phases.map((p) => [loadLabel(p.phase), p.summary.count, p.summary.p50, p.summary.p99, p.summary.max, p.rankings, p.errors]),
   }, {
     title: 'What the slow pings waited for: GC pauses of this thread (the server\'s) during each phase, and the 100,000-node snapshot copy after each placement (what the engine layer does per change; it allocates the array the collector then has to visit)',
     columns: ['load on the event loop', 'GC pauses', 'GC ms per s', 'longest GC pause ms', 'pings ≥ p99 that overlapped a GC pause', 'snapshot copy p50 ms', 'snapshot copy p99 ms'],
-    rows: ping.phases.map((p) => [p.phase === 'idle' ? 'none' : `100k-node rankings ${p.phase}`, p.gc.count, p.gc.msPerSecond, p.gc.maxMs, Number.isNaN(p.slowWithGc) ? null : `${Math.round(p.slowWithGc * 100)}%`, p.commit.count ? p.commit.p50 : null, p.commit.count ? p.commit.p99 : null]),
+    rows: ping.phases.map((p) => [loadLabel(p.phase), p.gc.count, p.gc.msPerSecond, p.gc.maxMs, Number.isNaN(p.slowWithGc) ? null : `${Math.round(p.slowWithGc * 100)}%`, p.commit.count ? p.commit.p50 : null, p.commit.count ? p.commit.p99 : null]),
   }];
 
   const sizes = [...new Set(cells.map((c) => c.nodes))];
