@@ -11,6 +11,7 @@ import type { Core } from '../../core/core.ts';
 import type { PluginFactory } from '../../core/plugin.ts';
 import type { ContainerView, NodeView, PlacementRequest } from '../../core/types.ts';
 import { SnapshotLog } from '../../core/pipeline/lineage.ts';
+import { NodeList, type Nodes } from '../../core/pipeline/node-list.ts';
 import { importOrNotRun, NotRunError, type BenchPart } from '../lib/part.ts';
 import { makeNodes, REQUEST_BODIES } from '../lib/nodes.ts';
 import { epochNow, GcLog, slowOverlapShare, type Span } from '../lib/gc-log.ts';
@@ -23,7 +24,7 @@ const STRATEGIES = ['spread', 'binpack', 'random'];
 /** The legacy default filter chain, in its order. */
 const DEFAULT_FILTERS = ['health', 'port', 'containerslots', 'dependency', 'affinity', 'constraint', 'whitelist'];
 
-type ScheduleFn = (core: Core, nodes: readonly NodeView[], request: PlacementRequest, opts?: { pool?: unknown }) => Promise<unknown>;
+type ScheduleFn = (core: Core, nodes: Nodes, request: PlacementRequest, opts?: { pool?: unknown }) => Promise<unknown>;
 type BuildRequestFn = (body: Record<string, unknown>, name: string, opts?: { id?: string }) => PlacementRequest;
 
 function snapshot(size: number): readonly NodeView[] {
@@ -41,7 +42,7 @@ function snapshot(size: number): readonly NodeView[] {
  * decision from a cache of an unchanged cluster, which no real placement ever sees.
  */
 class LiveCluster {
-  nodes: readonly NodeView[];
+  nodes: NodeList;
   readonly #pos = new Map<string, number>();
   readonly #live: { node: string; id: string }[] = [];
   #head = 0;
@@ -49,39 +50,36 @@ class LiveCluster {
   readonly #log = new SnapshotLog();
 
   constructor(base: readonly NodeView[], private readonly window = Math.max(1, Math.min(1_000, base.length >> 1))) {
-    this.nodes = base;
-    this.#log.record(base, undefined);
+    this.nodes = NodeList.from(base);
+    this.#log.record(this.nodes, undefined);
     base.forEach((n, i) => this.#pos.set(n.id, i));
   }
 
   commit(node: NodeView, request: PlacementRequest): void {
-    // Spread, not slice(): V8 copies a frozen array into one it can freeze again cheaply; freezing
-    // a slice() of a frozen 100,000-element array cost ~4 ms of CPU, on the event loop the ping
-    // phase measures (measured side by side: 0.2–0.3 ms with spread).
-    const next = [...this.nodes];
+    // As the engine layer builds its snapshots (core/engine/cluster.ts snapshot()): a persistent
+    // list that shares the chunks no placement touched with the one before.
+    const nodes = this.nodes;
     const id = `bench${(this.#seq++).toString(16)}`.padEnd(64, '0');
     const at = this.#pos.get(node.id)!;
-    const changed = [at];
-    const cur = next[at];
+    const cur = nodes.at(at);
     const c: ContainerView = {
       id, names: [`/${request.name}`], image: request.image, imageId: 'sha256:busybox', state: 'running', labels: {},
       portBindings: request.portBindings, networkMode: request.networkMode, exposedPorts: request.exposedPorts,
       cpus: request.cpus, memory: request.memory, created: 1_800_000_000 + this.#seq,
     };
-    next[at] = { ...cur, containers: [...cur.containers, c], usedCpus: cur.usedCpus + c.cpus, usedMemory: cur.usedMemory + c.memory };
+    const changes = new Map<number, NodeView>([[at, { ...cur, containers: [...cur.containers, c], usedCpus: cur.usedCpus + c.cpus, usedMemory: cur.usedMemory + c.memory }]]);
     this.#live.push({ node: node.id, id });
     if (this.#live.length - this.#head > this.window) {
       const old = this.#live[this.#head++];
       const j = this.#pos.get(old.node)!;
-      const n = next[j];
+      const n = changes.get(j) ?? nodes.at(j);
       const gone = n.containers.find((x) => x.id === old.id)!;
-      next[j] = { ...n, containers: n.containers.filter((x) => x !== gone), usedCpus: n.usedCpus - gone.cpus, usedMemory: n.usedMemory - gone.memory };
-      changed.push(j);
+      changes.set(j, { ...n, containers: n.containers.filter((x) => x !== gone), usedCpus: n.usedCpus - gone.cpus, usedMemory: n.usedMemory - gone.memory });
       if (this.#head > 4_096) { this.#live.splice(0, this.#head); this.#head = 0; }
     }
-    this.nodes = Object.freeze(next);
-    // as the engine layer does (core/engine/cluster.ts nodes()): say which nodes were replaced
-    this.#log.record(this.nodes, changed);
+    this.nodes = nodes.with(changes);
+    // as the engine layer does: say which nodes were replaced
+    this.#log.record(this.nodes, [...changes.keys()]);
   }
 }
 
@@ -203,7 +201,7 @@ export const part: BenchPart = {
     const timeOne = async (core: Core, cluster: LiveCluster | readonly NodeView[], pool?: unknown, kind?: number): Promise<number> => {
       const request = nextRequest(kind);
       const live = cluster instanceof LiveCluster ? cluster : undefined;
-      const nodes = live ? live.nodes : (cluster as readonly NodeView[]);
+      const nodes: Nodes = live ? live.nodes : (cluster as readonly NodeView[]);
       const t0 = process.hrtime.bigint();
       const result = await schedule(core, nodes, request, pool ? { pool } : undefined);
       const ms = msSince(t0);
@@ -381,7 +379,7 @@ interface PingResult {
     gc: { count: number; msPerSecond: number; maxMs: number };
     /** Of the pings at or above the phase's p99, the share that waited through a GC pause. */
     slowWithGc: number;
-    /** The snapshot copy after each placement (what the engine layer does per change), ms. */
+    /** The snapshot update after each placement (what the engine layer does per change), ms. */
     commit: Summary;
   }[];
 }
@@ -514,8 +512,8 @@ function buildResult(ctx: RunContext, cells: Cell[], ping: PingResult, poolDescr
     columns: ['load on the event loop', 'pings', 'p50 ms', 'p99 ms', 'max ms', '100k-node rankings done', 'errors'],
     rows: ping.phases.map((p) => [loadLabel(p.phase), p.summary.count, p.summary.p50, p.summary.p99, p.summary.max, p.rankings, p.errors]),
   }, {
-    title: 'What the slow pings waited for: GC pauses of this thread (the server\'s) during each phase, and the 100,000-node snapshot copy after each placement (what the engine layer does per change; it allocates the array the collector then has to visit)',
-    columns: ['load on the event loop', 'GC pauses', 'GC ms per s', 'longest GC pause ms', 'pings ≥ p99 that overlapped a GC pause', 'snapshot copy p50 ms', 'snapshot copy p99 ms'],
+    title: 'What the slow pings waited for: GC pauses of this thread (the server\'s) during each phase, and the update of the 100,000-node snapshot after each placement (what the engine layer does per change: a new NodeList sharing the chunks it did not touch)',
+    columns: ['load on the event loop', 'GC pauses', 'GC ms per s', 'longest GC pause ms', 'pings ≥ p99 that overlapped a GC pause', 'snapshot update p50 ms', 'snapshot update p99 ms'],
     rows: ping.phases.map((p) => [loadLabel(p.phase), p.gc.count, p.gc.msPerSecond, p.gc.maxMs, Number.isNaN(p.slowWithGc) ? null : `${Math.round(p.slowWithGc * 100)}%`, p.commit.count ? p.commit.p50 : null, p.commit.count ? p.commit.p99 : null]),
   }];
 

@@ -10,6 +10,7 @@ import type { EventEmitter } from 'node:events';
 import type { Agent } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
 import type { ContainerView, CreateSpec, ImageView, NodeState, NodeView } from '../types.ts';
+import type { NodeList } from '../pipeline/node-list.ts';
 
 export type DockerJson = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -137,8 +138,10 @@ export interface Cluster {
   engines(): readonly Engine[];
   /** Engine by ID, address or name. */
   engine(ref: string): Engine | undefined;
-  /** Scheduler snapshot of all nodes (reservations include in-flight creations). */
+  /** Scheduler snapshot of all nodes (reservations include in-flight creations), as an array. */
   nodes(): readonly NodeView[];
+  /** The same snapshot as the persistent list the scheduler places on (core/pipeline/node-list.ts). */
+  snapshot(): NodeList;
 
   /** Discovery edits: add/remove engines by `host:port`. */
   addEngine(addr: string): void;

@@ -20,6 +20,7 @@ import {
 } from './lookup.ts';
 import { Mutex } from './mutex.ts';
 import { SnapshotLog } from '../pipeline/lineage.ts';
+import { NodeList } from '../pipeline/node-list.ts';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.ts';
 import { RefreshLoop } from './refresh.ts';
 import { duplicateIdMessage } from './specs.ts';
@@ -70,7 +71,7 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
   private sorted: { engines: readonly EngineImpl[]; names: Map<EngineImpl, string>; validated?: EngineImpl[] } | undefined;
 
   /**
-   * Engines in natural name order. Every `nodes()` (each placement) asks for it, so the order is
+   * Engines in natural name order. Every `snapshot()` (each placement) asks for it, so the order is
    * cached and re-sorted only when an engine comes, goes or changes its name (told by the engine).
    */
   private sortedEngines(): readonly EngineImpl[] {
@@ -220,7 +221,7 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
    * changes (cache, identity, state, failures: each tells the cluster). Every create asks for all
    * nodes twice: rebuilding 1,000 views each time was the engine layer's largest cost per create.
    */
-  private nodesBase: { engines: readonly EngineImpl[]; views: NodeView[]; at: Map<string, number> } | undefined;
+  private nodesBase: { engines: readonly EngineImpl[]; views: NodeList; at: Map<string, number> } | undefined;
   /** Engines whose slot in `nodesBase` is stale. */
   private readonly nodesDirty = new Set<EngineImpl>();
 
@@ -229,34 +230,45 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
   }
 
   /**
-   * The last snapshot handed out, frozen, and where it held pending containers. It is handed out
-   * again while nothing changed; each new one is recorded in `snapshots` with the indices that
-   * differ from it, so the scheduler need not compare them node by node (core/pipeline/lineage.ts).
+   * The last snapshot handed out and where it held pending containers. It is handed out again
+   * while nothing changed; each new one is recorded in `snapshots` with the indices that differ
+   * from it, so the scheduler need not compare them node by node (core/pipeline/lineage.ts).
    */
-  private lastNodes: { out: readonly NodeView[]; pendingAt: readonly number[] } | undefined;
+  private lastNodes: { out: NodeList; pendingAt: readonly number[] } | undefined;
   private readonly snapshots = new SnapshotLog();
 
+  /** The node views as one frozen array (the snapshot's own, made once per snapshot). */
   nodes(): readonly NodeView[] {
+    return this.snapshot().toArray();
+  }
+
+  /**
+   * The snapshot the scheduler places on: a NodeList (core/pipeline/node-list.ts), so a placement
+   * that replaces a node or two copies one chunk of the list, not every node of the cluster.
+   */
+  snapshot(): NodeList {
     const engines = this.sortedEngines();
     let rebuilt = false;
     if (this.nodesBase?.engines !== engines) {
-      this.nodesBase = { engines, views: engines.map((e) => e.nodeView()), at: new Map(engines.map((e, i) => [e.addr, i])) };
+      this.nodesBase = { engines, views: NodeList.from(engines.map((e) => e.nodeView())), at: new Map(engines.map((e, i) => [e.addr, i])) };
       this.nodesDirty.clear();
       rebuilt = true;
     }
-    const { views, at } = this.nodesBase;
+    const base = this.nodesBase;
     const changed: number[] = [];
+    const fresh: [number, NodeView][] = [];
     for (const e of this.nodesDirty) {
-      const i = at.get(e.addr);
+      const i = base.at.get(e.addr);
       if (i !== undefined && engines[i] === e) {
-        views[i] = e.nodeView();
+        fresh.push([i, e.nodeView()]);
         changed.push(i);
       }
     }
     this.nodesDirty.clear();
+    if (fresh.length > 0) base.views = base.views.with(fresh);
     const last = this.lastNodes;
     if (!rebuilt && last && changed.length === 0 && this.pending.size === 0 && last.pendingAt.length === 0) return last.out;
-    const out = [...views];
+    const overlay: [number, NodeView][] = [];
     const pendingAt: number[] = [];
     if (this.pending.size > 0) {
       const pending = new Map<string, ContainerView[]>();
@@ -266,15 +278,15 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
         else pending.set(p.engineAddr, [p.view]);
       }
       for (const [addr, extra] of pending) {
-        const i = at.get(addr);
+        const i = base.at.get(addr);
         const engine = this.byAddr.get(addr);
         if (i !== undefined && engine) {
-          out[i] = engine.nodeView(extra);
+          overlay.push([i, engine.nodeView(extra)]);
           pendingAt.push(i);
         }
       }
     }
-    Object.freeze(out);
+    const out = base.views.with(overlay);
     this.snapshots.record(out, rebuilt || !last ? undefined : [...changed, ...pendingAt, ...last.pendingAt]);
     this.lastNodes = { out, pendingAt };
     return out;

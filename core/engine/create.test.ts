@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRequest } from '../pipeline/request.ts';
+import { NodeList } from '../pipeline/node-list.ts';
 import { clusterRequest, engineSpec, hasHardNodeConstraint, newSwarmId, pendingView, withSwarmId } from './create.ts';
 
 test('swarm ID: a fresh 64-hex label is added, an existing one is kept, and IDs in use are avoided', () => {
@@ -21,7 +22,7 @@ test('swarm ID: a fresh 64-hex label is added, an existing one is kept, and IDs 
 });
 
 test('request IDs of creates come from the same pool: 32 hex digits, all different, interleaved with swarm IDs', () => {
-  const ctx = { nodes: () => [], network: () => undefined };
+  const ctx = { snapshot: () => NodeList.empty, network: () => undefined };
   const seen = new Set<string>();
   for (let i = 0; i < 300; i++) {
     seen.add(clusterRequest(ctx, { Image: 'busybox' }, `c${i}`).id);

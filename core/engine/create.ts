@@ -10,6 +10,7 @@ import { SwarmError, isSwarmError } from '../errors.ts';
 import { buildRequest, withRules } from '../pipeline/request.ts';
 import { schedule, type ScheduleOptions, type ScheduleResult } from '../pipeline/schedule.ts';
 import type { ContainerView, CreateSpec, NodeView, Placement, PlacementRequest } from '../types.ts';
+import type { NodeList } from '../pipeline/node-list.ts';
 import type { ClusterContainer, CreateOptions, DockerJson, Engine, EngineNetwork, PlanReport } from './cluster-api.ts';
 import { isImageMissing, type EngineImpl } from './engine.ts';
 import { cpusToShares } from './health.ts';
@@ -33,7 +34,8 @@ export interface CreateContext {
   /** Options for `schedule` (the rank pool of large clusters). */
   readonly scheduleOptions: ScheduleOptions;
   readonly pending: Map<string, PendingCreation>;
-  nodes(): readonly NodeView[];
+  /** The scheduler's snapshot of every node (see SwarmCluster.snapshot). */
+  snapshot(): NodeList;
   /** Names of every cached container of validated engines, plus pending creations. */
   nameRows(): readonly { names: readonly string[] }[];
   /** Same answer as `nameTaken(nameRows(), name)`, from per-engine indexes (no scan of every container). */
@@ -126,8 +128,8 @@ export { hasHardNodeConstraint };
  * `buildRequest` plus what the cluster adds before scheduling: endpoint keys without `node/`
  * prefixes, and the soft node constraint + bare NetworkMode of a local-scope network (§4.4).
  */
-export function clusterRequest(ctx: Pick<CreateContext, 'nodes' | 'network'>, body: CreateSpec, name: string): PlacementRequest {
-  const stripped = stripNodeNames(body, () => ctx.nodes().map((n) => n.name));
+export function clusterRequest(ctx: Pick<CreateContext, 'snapshot' | 'network'>, body: CreateSpec, name: string): PlacementRequest {
+  const stripped = stripNodeNames(body, () => Array.from(ctx.snapshot(), (n) => n.name));
   // The request ID (the tie-break seed) from the pooled random source: buildRequest's own draws one
   // `randomBytes` call per create (~1-2% of the manager's CPU at 1,000 engines).
   return withLocalNetwork(buildRequest(stripped, name, { id: randomHex(16) }), (ref) => {
@@ -177,7 +179,7 @@ async function attempt(ctx: CreateContext, body: CreateSpec, name: string, optio
     const scheduled = flags.imageAffinity
       ? { ...request, rules: Object.freeze({ ...request.rules, affinity: Object.freeze([...request.rules.affinity, `image==${request.image}`]) }) }
       : request;
-    const result = await schedule(ctx.core, ctx.nodes(), scheduled, ctx.scheduleOptions);
+    const result = await schedule(ctx.core, ctx.snapshot(), scheduled, ctx.scheduleOptions);
     const top = result.top;
     if (!top) throw new SwarmError('SWARM_ERR_NO_SUITABLE_NODE', 'no resources available to schedule container');
     if (!flags.dryRun) ctx.pending.set(key, { engineAddr: top.node.addr, view: pendingView(request) });
@@ -288,7 +290,7 @@ export async function plan(ctx: CreateContext, body: CreateSpec, name: string): 
   let result: ScheduleResult;
   try {
     if (name && ctx.nameInUse(name)) throw conflictError(name);
-    result = await schedule(ctx.core, ctx.nodes(), clusterRequest(ctx, body, name), ctx.scheduleOptions);
+    result = await schedule(ctx.core, ctx.snapshot(), clusterRequest(ctx, body, name), ctx.scheduleOptions);
   } catch (err) {
     const { rejected, pass } = err as { rejected?: unknown; pass?: unknown };
     return {
@@ -309,6 +311,6 @@ export async function plan(ctx: CreateContext, body: CreateSpec, name: string): 
 
 /** A request with nothing asked for: used to find the top-ranked node ("random engine"). */
 export async function topNode(ctx: CreateContext): Promise<NodeView | undefined> {
-  const result = await schedule(ctx.core, ctx.nodes(), buildRequest({}, ''), ctx.scheduleOptions);
+  const result = await schedule(ctx.core, ctx.snapshot(), buildRequest({}, ''), ctx.scheduleOptions);
   return result.ranked[0]?.node;
 }

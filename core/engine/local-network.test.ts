@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRequest } from '../pipeline/request.ts';
+import { NodeList } from '../pipeline/node-list.ts';
+import type { NodeView } from '../types.ts';
 import { findNetwork } from './lookup.ts';
 import { hasHardNodeConstraint, stripNodeNames, withLocalNetwork, type NetworkLookup } from './local-network.ts';
 
@@ -83,7 +85,7 @@ test('the create pipeline request: engine networks resolved through the cluster 
   const { clusterRequest } = await import('./create.ts');
   const engine = { name: 'node-2' };
   const ctx = {
-    nodes: () => [{ name: 'node-1' }, { name: 'node-2' }],
+    snapshot: () => NodeList.from([{ name: 'node-1' }, { name: 'node-2' }] as unknown as NodeView[]),
     network: (ref: string) => (ref === 'node-2/lnet' ? { engine, network: { raw: { Name: 'lnet', Scope: 'local' } } } : undefined),
   } as unknown as Parameters<typeof clusterRequest>[0];
   const out = clusterRequest(ctx, {

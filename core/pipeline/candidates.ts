@@ -1,5 +1,6 @@
 import type { NodeView, Rejection } from '../types.ts';
 import { resolve, verdictEpoch, type NodeSet, type Verdicts } from './node-set.ts';
+import type { NodeList } from './node-list.ts';
 
 /** The conditions one filter checked, in the legacy error listing (`[port 80 (Bridge mode)]`). */
 export interface FilterConditions {
@@ -22,7 +23,7 @@ const EMPTY: readonly never[] = Object.freeze([]);
  */
 interface LazyDrops {
   plugin: string;
-  base: readonly NodeView[];
+  base: NodeList;
   rows: Int32Array;
   reason: (node: NodeView) => string;
 }
@@ -42,7 +43,7 @@ export interface ConjPart {
 /** Drops of one conjunction part: rows passing the parts before it and failing it. */
 interface ConjDrops {
   conj: readonly ConjPart[];
-  base: readonly NodeView[];
+  base: NodeList;
 }
 type Segment = readonly Rejection[] | LazyDrops | ConjDrops;
 
@@ -69,12 +70,12 @@ interface Fields {
 }
 
 /** Whether row `i` passes one part (a part whose array was patched since asks its predicate). */
-function passesPart(p: ConjPart, base: readonly NodeView[], i: number): boolean {
-  return verdictEpoch(p.v) === p.epoch ? p.v[i] === 1 : p.predicate(base[i]);
+function passesPart(p: ConjPart, base: NodeList, i: number): boolean {
+  return verdictEpoch(p.v) === p.epoch ? p.v[i] === 1 : p.predicate(base.at(i));
 }
 
 /** Whether row `i` passes every part. */
-function passesAll(conj: readonly ConjPart[], base: readonly NodeView[], i: number): boolean {
+function passesAll(conj: readonly ConjPart[], base: NodeList, i: number): boolean {
   for (const p of conj) if (!passesPart(p, base, i)) return false;
   return true;
 }
@@ -176,7 +177,7 @@ export class Candidates {
       const { base } = f.set!;
       const rows = rowsOfFields(f);
       const out: NodeView[] = new Array(rows.length);
-      for (let i = 0; i < rows.length; i++) out[i] = base[rows[i]];
+      for (let i = 0; i < rows.length; i++) out[i] = base.at(rows[i]);
       f.memo.nodes = Object.freeze(out);
     }
     return f.memo.nodes;
@@ -196,12 +197,12 @@ export class Candidates {
           const before = conj.slice(0, -1);
           const last = conj[conj.length - 1];
           for (let i = 0; i < base.length; i++) {
-            if (passesAll(before, base, i) && !passesPart(last, base, i)) out.push({ node: base[i].id, plugin: last.plugin, reason: last.reason(base[i]) });
+            if (passesAll(before, base, i) && !passesPart(last, base, i)) out.push({ node: base.at(i).id, plugin: last.plugin, reason: last.reason(base.at(i)) });
           }
         } else {
           const { plugin, base, rows, reason } = s as LazyDrops;
           for (let i = 0; i < rows.length; i++) {
-            const node = base[rows[i]];
+            const node = base.at(rows[i]);
             out.push({ node: node.id, plugin, reason: reason(node) });
           }
         }
@@ -306,13 +307,13 @@ export class Candidates {
       if (memo) {
         let v = memo.v[row];
         if (v === 0) {
-          v = predicate(base[row]) ? 1 : 2;
+          v = predicate(base.at(row)) ? 1 : 2;
           memo.v[row] = v;
           memo.known++;
           if (v === 2) memo.fails++;
         }
         pass = v === 1;
-      } else pass = predicate(base[row]);
+      } else pass = predicate(base.at(row));
       if (pass) {
         if (kept) kept[k] = row;
         k++;
@@ -324,7 +325,7 @@ export class Candidates {
         dropped = new Int32Array(n - i);
       }
       if (memo) dropped![d++] = row;
-      else eager.push({ node: base[row].id, plugin: f.plugin, reason: reason(base[row]) });
+      else eager.push({ node: base.at(row).id, plugin: f.plugin, reason: reason(base.at(row)) });
     }
     if (!kept) {
       memo?.outcomes.set(rows, 'all');
@@ -357,7 +358,7 @@ export class Candidates {
       const v = memo.v;
       for (let i = 0; i < base.length; i++) {
         if (v[i] !== 0) continue;
-        const pass = predicate(base[i]);
+        const pass = predicate(base.at(i));
         v[i] = pass ? 1 : 2;
         memo.known++;
         if (!pass) memo.fails++;

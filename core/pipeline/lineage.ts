@@ -13,9 +13,9 @@
  * every ancestor alive, and a WeakRef keeps its target alive until the microtask queue drains,
  * which a busy scheduler loop may not let happen for a long time).
  *
- * The records are claims about FROZEN arrays (so they cannot become false later).
+ * The records are claims about FROZEN arrays and NodeLists (so they cannot become false later).
  */
-import type { NodeView } from '../types.ts';
+import { isImmutable, type Nodes } from './node-list.ts';
 
 /** How many consecutive snapshots back a comparison can reach. */
 const RING = 64;
@@ -25,24 +25,24 @@ interface Tag {
   seq: number;
 }
 
-const tags = new WeakMap<readonly NodeView[], Tag>();
+const tags = new WeakMap<Nodes, Tag>();
 
 /** One producer's sequence of snapshots (e.g. one cluster's `nodes()`). */
 export class SnapshotLog {
   #seq = 0;
   /** `#ring[s % RING]`: indices replaced from snapshot s−1 to s; undefined = unrelated (rebuilt). */
   readonly #ring: (readonly number[] | undefined)[] = new Array(RING);
-  #last: readonly NodeView[] | undefined;
+  #last: Nodes | undefined;
 
   /**
    * Record the producer's next snapshot. `changed`: the indices at which it differs from the
    * snapshot recorded last (a superset is fine), or undefined when it was built anew (other
    * length, other order). A snapshot that is not frozen is not recorded and breaks the chain.
    */
-  record(next: readonly NodeView[], changed: readonly number[] | undefined): void {
+  record(next: Nodes, changed: readonly number[] | undefined): void {
     if (next === this.#last) return;
     const seq = ++this.#seq;
-    const frozen = Object.isFrozen(next);
+    const frozen = isImmutable(next);
     const related = frozen && this.#last !== undefined && this.#last.length === next.length;
     this.#ring[seq % RING] = related && changed ? Object.freeze([...new Set(changed)]) : undefined;
     this.#last = frozen ? next : undefined;
@@ -73,7 +73,7 @@ export class SnapshotLog {
  * `next === prev`; undefined when they are not recorded snapshots of one producer less than 64
  * snapshots apart, with `prev` first, or when more than `limit` indices changed.
  */
-export function changesBetween(prev: readonly NodeView[], next: readonly NodeView[], limit: number): number[] | undefined {
+export function changesBetween(prev: Nodes, next: Nodes, limit: number): number[] | undefined {
   if (prev === next) return [];
   const a = tags.get(prev);
   const b = tags.get(next);

@@ -17,6 +17,7 @@ import random from '../../plugins/strategy-random/index.ts';
 import { Candidates } from './candidates.ts';
 import { nodeSetOf, nodeSetOfChunked } from './node-set.ts';
 import { SnapshotLog } from './lineage.ts';
+import { NodeList, type Nodes } from './node-list.ts';
 import { createRankPool, type RankPool } from './rank-pool.ts';
 import { NoSuitableNodeError, schedule } from './schedule.ts';
 import { buildNodeTable } from './node-table.ts';
@@ -46,9 +47,9 @@ test('the same array with the same nodes is the same set; an edited array or a r
   nodes[1] = node('b').label('storage', 'ssd').build();
   const replaced = nodeSetOf(nodes);
   assert.notEqual(replaced, set);
-  assert.equal(replaced.base[1], nodes[1]);
+  assert.equal(replaced.base.at(1), nodes[1]);
   nodes.push(node('c').build());
-  assert.deepEqual(nodeSetOf(nodes).base.map((n) => n.name), ['a', 'b', 'c']);
+  assert.deepEqual([...nodeSetOf(nodes).base].map((n) => n.name), ['a', 'b', 'c']);
   nodes.pop();
   assert.equal(nodeSetOf(nodes).count, 2);
 });
@@ -186,7 +187,7 @@ test('pool: subsets of a kept table score as a table of those nodes would (rando
         const rows = Int32Array.from(s.all.filter(pick));
         const req = { cpus: 1, memory: GiB };
         const scorer = core.scorer(request().build());
-        const subset = Array.from(rows, (r) => s.base[r]);
+        const subset = Array.from(rows, (r) => s.base.at(r));
         const want = scorer.score!({ table: buildNodeTable(subset), from: 0, to: subset.length, request: req, options: scorer.options, seed: 12345 });
         const got = await pool.scoreRows!(s, rows, scorer, req, 12345);
         assert.deepEqual([...got], Array.from(want), `${strategy.name}, ${rows.length} rows`);
@@ -195,10 +196,21 @@ test('pool: subsets of a kept table score as a table of those nodes would (rando
   }
 });
 
-for (const recorded of [false, true]) test(`a snapshot with a few nodes replaced is derived from the previous one, and gives what a cold snapshot gives (${recorded ? 'changes told by a SnapshotLog' : 'found by comparison'})`, async () => {
+const snapshotForms = [
+  { recorded: false, list: false, size: 30 },
+  { recorded: true, list: false, size: 30 },
+  // NodeLists of several chunks, with a few nodes that do not take part (a base of their own)
+  { recorded: false, list: true, size: 2_100 },
+  { recorded: true, list: true, size: 2_100 },
+];
+for (const { recorded, list, size } of snapshotForms) test(`a snapshot with a few nodes replaced is derived from the previous one, and gives what a cold snapshot gives (${list ? `NodeLists of ${size} nodes, ` : ''}${recorded ? 'changes told by a SnapshotLog' : 'found by comparison'})`, async () => {
   const log = new SnapshotLog();
-  let nodes: readonly NodeView[] = Object.freeze(Array.from({ length: 30 }, (_, i) =>
-    node(`n${i}`).labels({ storage: i % 2 ? 'ssd' : 'disk' }).label('containerslots', String(2 + (i % 3))).used(i % 3, (i % 4) * 0.5 * GiB).build()));
+  const first = Array.from({ length: size }, (_, i) =>
+    node(`n${i}`).labels({ storage: i % 2 ? 'ssd' : 'disk' }).label('containerslots', String(2 + (i % 3))).used(i % 3, (i % 4) * 0.5 * GiB)
+      .state(list && i % 500 === 7 ? 'pending' : 'healthy').build());
+  let nodes: readonly NodeView[] = Object.freeze(first);
+  let snap: Nodes = list ? NodeList.from(first) : nodes;
+  if (recorded) log.record(snap, undefined);
   const placed: { at: number; id: string }[] = [];
   for (const strategy of [spread, binpack, random]) {
     const warm = coreWith(strategy());
@@ -210,7 +222,7 @@ for (const recorded of [false, true]) test(`a snapshot with a few nodes replaced
         request().id(`s${step}`).memory(GiB / 2).cpus(1).constraint('storage==ssd').build(),
         request().id(`s${step}`).affinity('container!=web-3*').build(),
       ][step % 3];
-      const outcome = async (core: ReturnType<typeof coreWith>, snap: readonly NodeView[]) => {
+      const outcome = async (core: ReturnType<typeof coreWith>, snap: Nodes) => {
         try {
           const r = await schedule(core, snap, req);
           return { top: r.top.node.name, ranked: r.ranked.map((x) => [x.node.name, x.score]), rejected: r.rejected.map((x) => [x.node, x.reason]) };
@@ -219,7 +231,7 @@ for (const recorded of [false, true]) test(`a snapshot with a few nodes replaced
           return { error: err.message, rejected: err.rejected.map((x) => [x.node, x.reason]) };
         }
       };
-      const a = await outcome(warm, nodes); // derived from the previous step's set (a node or two replaced)
+      const a = await outcome(warm, snap); // derived from the previous step's set (a node or two replaced)
       const b = await outcome(cold, nodes.map((n) => ({ ...n })));
       assert.deepEqual(a, b, `${strategy.name}, step ${step}`);
       if (!('top' in a) || a.top === undefined) continue;
@@ -238,7 +250,8 @@ for (const recorded of [false, true]) test(`a snapshot with a few nodes replaced
         changed.push(old.at);
       }
       nodes = Object.freeze(next);
-      if (recorded) log.record(nodes, changed);
+      snap = list ? (snap as NodeList).with(changed.map((i) => [i, next[i]])) : nodes;
+      if (recorded) log.record(snap, changed);
       derived++;
     }
     assert.ok(derived > 20, 'placements were committed');
@@ -354,14 +367,14 @@ test('the chunked snapshot comparison gives the set nodeSetOf gives, turning bet
   assert.equal(turns, 4);
   assert.equal(derived.input, next);
   assert.equal(derived.all, prev.all, 'derived, not rebuilt');
-  assert.deepEqual(derived.base.map((n) => n.labels.tag), next.map((n) => n.labels.tag));
+  assert.deepEqual([...derived.base].map((n) => n.labels.tag), next.map((n) => n.labels.tag));
   assert.equal(await nodeSetOfChunked(next, prev, pause, 8), derived, 'the same snapshot finds its set again');
   assert.equal(nodeSetOf(next, prev), derived);
   // every node replaced: too different, a fresh set, as nodeSetOf would build
   const other = make('c');
   const fresh = await nodeSetOfChunked(other, derived, pause, 8);
   assert.notEqual(fresh.all, derived.all);
-  assert.deepEqual(fresh.base.map((n) => n.labels.tag), other.map((n) => n.labels.tag));
+  assert.deepEqual([...fresh.base].map((n) => n.labels.tag), other.map((n) => n.labels.tag));
   // a mutable array is compared in one piece (it could change between chunks)
   turns = 0;
   await nodeSetOfChunked([...next], derived, pause, 8);
@@ -393,4 +406,28 @@ test('changes told by the snapshot producer are trusted: no node-by-node compari
   await assert.rejects(schedule(other, first, ssd), NoSuitableNodeError);
   const again = Object.freeze([first[0], ssdB, ssdC]);
   assert.deepEqual((await schedule(other, again, ssd)).ranked.map((r) => r.node.name).sort(), ['b', 'c']);
+});
+
+test('NodeList snapshots: derived without a record (shared chunks skipped), the base is the list itself when every node takes part', async () => {
+  const nodes = Array.from({ length: 3_000 }, (_, i) => node(`n${i}`).build());
+  const first = NodeList.from(nodes);
+  const set = nodeSetOf(first);
+  assert.equal(set.base, first, 'every node takes part: no copy');
+  const second = first.with([[2_500, node('n2500').label('storage', 'ssd').build()]]);
+  let turns = 0;
+  const derived = await nodeSetOfChunked(second, set, async () => { turns++; }, 1_000);
+  assert.equal(turns, 0, 'two lists compare chunk by chunk, without pausing');
+  assert.equal(derived.all, set.all, 'derived, not rebuilt');
+  assert.equal(derived.base, second);
+  assert.equal(derived.input, second);
+  // some nodes do not take part: the base is a list of its own, derived by replacing rows
+  const mixed = NodeList.from(nodes.map((n, i) => (i % 1_000 === 0 ? node(n.name).state('pending').build() : n)));
+  const mset = nodeSetOf(mixed);
+  assert.equal(mset.count, 2_997);
+  const replaced = node('n1999').label('storage', 'ssd').build();
+  const mnext = nodeSetOf(mixed.with([[1_999, replaced]]), mset);
+  assert.equal(mnext.all, mset.all, 'derived, not rebuilt');
+  assert.equal(mnext.base.at(mset.rowOf[1_999]), replaced);
+  assert.equal(mset.base.at(mset.rowOf[1_999]), nodes[1_999], 'the earlier set keeps its own node');
+  assert.deepEqual([...mnext.base].map((n) => n.name), [...mset.base].map((n) => n.name));
 });

@@ -21,6 +21,7 @@
  */
 import { buildNodeTable, COLUMNS, tableBytes, tableView, writeRow } from './node-table.ts';
 import { changesBetween } from './lineage.ts';
+import { isImmutable, NodeList, nodeArray, nodeAt, type Nodes } from './node-list.ts';
 import type { NodeTable, NodeView } from '../types.ts';
 
 /** Per-node verdicts of one named predicate: 0 = not evaluated yet, 1 = passes, 2 = fails. */
@@ -54,12 +55,12 @@ export function verdictEpoch(v: Uint8Array): number {
 }
 
 /** Re-test the replaced rows of `memo` (see Verdicts.pending). Call before reading `v`. */
-export function resolve(memo: Verdicts, base: readonly NodeView[], predicate: (node: NodeView) => boolean): void {
+export function resolve(memo: Verdicts, base: NodeList, predicate: (node: NodeView) => boolean): void {
   if (memo.pending.length === 0) return;
   let stale = false;
   for (const { row, old } of memo.pending) {
     if (memo.v[row] !== 0) continue;
-    const v = predicate(base[row]) ? 1 : 2;
+    const v = predicate(base.at(row)) ? 1 : 2;
     memo.v[row] = v;
     memo.known++;
     if (v === 2) memo.fails++;
@@ -132,15 +133,15 @@ export function patched(scores: Float64Array): void {
 let tableVersions = 0;
 
 export class NodeSet {
-  /** Nodes that take part in scheduling (healthy or unhealthy), in input order. Frozen. */
-  readonly base: readonly NodeView[];
+  /** Nodes that take part in scheduling (healthy or unhealthy), in input order. */
+  readonly base: NodeList;
   /** 0..base.length−1: the rows of "every schedulable node". */
   readonly all: Int32Array;
   /** Input index → base row, −1 for a node that does not take part. */
   readonly rowOf: Int32Array;
   /** The input as it was (element references), to compare the next snapshot with. */
-  readonly input: readonly NodeView[];
-  /** Every input node takes part: base IS the input (rowOf is the identity). */
+  readonly input: Nodes;
+  /** Every input node takes part: base holds the input's nodes (rowOf is the identity). */
   readonly identity: boolean;
   #table: NodeTable | undefined;
   #tableVersion = 0;
@@ -156,11 +157,11 @@ export class NodeSet {
   /** Verdicts of the previous snapshot, copied (minus the replaced rows) when first asked for. */
   readonly #inheritedVerdicts = new Map<string, Inherited<Verdicts>>();
 
-  constructor(nodes: readonly NodeView[], derived?: { base: readonly NodeView[] | undefined; all: Int32Array; rowOf: Int32Array; identity: boolean }) {
-    // A frozen input cannot change under us: no copy.
-    this.input = Object.isFrozen(nodes) ? nodes : Object.freeze(nodes.slice());
+  constructor(nodes: Nodes, derived?: { base: NodeList; all: Int32Array; rowOf: Int32Array; identity: boolean }) {
+    // An immutable input cannot change under us: no copy.
+    this.input = isImmutable(nodes) ? nodes : Object.freeze((nodes as readonly NodeView[]).slice());
     if (derived) {
-      this.base = derived.base ?? this.input;
+      this.base = derived.base;
       this.all = derived.all;
       this.rowOf = derived.rowOf;
       this.identity = derived.identity;
@@ -169,14 +170,14 @@ export class NodeSet {
     const base: NodeView[] = [];
     this.rowOf = new Int32Array(nodes.length);
     for (let i = 0; i < nodes.length; i++) {
-      const n = nodes[i];
+      const n = nodeAt(this.input, i);
       if (schedulable(n)) {
         this.rowOf[i] = base.length;
         base.push(n);
       } else this.rowOf[i] = -1;
     }
     this.identity = base.length === nodes.length;
-    this.base = this.identity ? this.input : Object.freeze(base);
+    this.base = this.identity && this.input instanceof NodeList ? this.input : NodeList.from(base);
     this.all = new Int32Array(this.base.length);
     for (let i = 0; i < this.all.length; i++) this.all[i] = i;
   }
@@ -195,7 +196,7 @@ export class NodeSet {
           table = tableView(new ArrayBuffer(tableBytes(this.count)), 0, this.count);
           for (const c of COLUMNS) table[c].set(inh.value[c]);
         }
-        for (const row of inh.changed) writeRow(table, row, this.base[row]);
+        for (const row of inh.changed) writeRow(table, row, this.base.at(row));
         this.#table = table;
         this.#inheritedTable = undefined;
         this.#tableVersion = ++tableVersions;
@@ -298,18 +299,20 @@ export class NodeSet {
    * A set for `nodes`, which equal this set's input except at `changed` (input indices, whose
    * nodes take part in scheduling in both). Carries everything over, copied, minus the changed rows.
    */
-  derive(nodes: readonly NodeView[], changed: readonly number[]): NodeSet {
-    // With every node taking part, base is the (frozen) input itself: nothing to copy.
-    const base = this.identity ? undefined : this.base.slice();
+  derive(nodes: Nodes, changed: readonly number[]): NodeSet {
     const rows: number[] = [];
+    const replaced: [number, NodeView][] = [];
     for (const i of changed) {
       const row = this.rowOf[i];
       if (row >= 0) {
-        if (base) base[row] = nodes[i];
         rows.push(row);
+        replaced.push([row, nodeAt(nodes, i)]);
       }
     }
-    const next = new NodeSet(nodes, { base: base && Object.freeze(base), all: this.all, rowOf: this.rowOf, identity: this.identity });
+    // With every node taking part, a NodeList input is the base itself; else the base shares
+    // every chunk but the replaced rows' with this set's (node-list.ts).
+    const base = this.identity && nodes instanceof NodeList ? nodes : this.base.with(replaced);
+    const next = new NodeSet(nodes, { base, all: this.all, rowOf: this.rowOf, identity: this.identity });
     if (rows.length === 0) {
       // only nodes outside the schedulable set changed: share everything
       next.#table = this.#table;
@@ -432,12 +435,12 @@ interface Entry {
  * scheduler part, alternating runs: 4.92 / 5.38 ms with 4, 4.63 / 4.70 ms with 1). An older
  * snapshot is simply seen anew (derived from the caller's previous set when it can be).
  */
-let recent: { nodes: readonly NodeView[]; entry: Entry } | undefined;
+let recent: { nodes: Nodes; entry: Entry } | undefined;
 const sets = {
-  get(nodes: readonly NodeView[]): Entry | undefined {
+  get(nodes: Nodes): Entry | undefined {
     return recent?.nodes === nodes ? recent.entry : undefined;
   },
-  set(nodes: readonly NodeView[], entry: Entry): void {
+  set(nodes: Nodes, entry: Entry): void {
     recent = { nodes, entry };
   },
 };
@@ -446,23 +449,26 @@ const sets = {
  * one derived from `previous` (the caller's last snapshot) when only a few nodes were replaced;
  * else a new one.
  */
-export function nodeSetOf(nodes: readonly NodeView[], previous?: NodeSet): NodeSet {
+export function nodeSetOf(nodes: Nodes, previous?: NodeSet): NodeSet {
   const hit = sets.get(nodes);
   if (hit && (hit.frozen || same(hit.set.input, nodes))) return hit.set;
   const set = (previous && derivable(previous, nodes)) ?? new NodeSet(nodes);
-  sets.set(nodes, { frozen: Object.isFrozen(nodes), set });
+  sets.set(nodes, { frozen: isImmutable(nodes), set });
   return set;
 }
 
-function same(a: readonly NodeView[], b: readonly NodeView[]): boolean {
+function same(a: Nodes, b: Nodes): boolean {
   if (a.length !== b.length) return false;
+  if (a instanceof NodeList && b instanceof NodeList) return b.changedSince(a, []).length === 0;
+  a = nodeArray(a);
+  b = nodeArray(b);
   // Object.is: an identity test that does not read the objects (`!==` on objects spread over a
   // large heap was several times slower)
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
   return true;
 }
 
-function derivable(previous: NodeSet, nodes: readonly NodeView[]): NodeSet | undefined {
+function derivable(previous: NodeSet, nodes: Nodes): NodeSet | undefined {
   const changed = told(previous.input, nodes) ?? diff(previous.input, nodes, 0, nodes.length, []);
   return changed && previous.derive(nodes, changed);
 }
@@ -471,14 +477,16 @@ function derivable(previous: NodeSet, nodes: readonly NodeView[]): NodeSet | und
  * The replaced indices as the snapshot's producer recorded them (lineage.ts), checked like `diff`
  * checks them; undefined when nothing was recorded (the caller compares instead).
  */
-function told(before: readonly NodeView[], nodes: readonly NodeView[]): number[] | undefined {
+function told(before: Nodes, nodes: Nodes): number[] | undefined {
   if (before.length !== nodes.length) return undefined;
   const changed = changesBetween(before, nodes, maxChanges(nodes.length));
   if (!changed) return undefined;
   const out: number[] = [];
   for (const i of changed) {
-    if (Object.is(before[i], nodes[i])) continue;
-    if (schedulable(before[i]) !== schedulable(nodes[i])) return undefined;
+    const was = nodeAt(before, i);
+    const now = nodeAt(nodes, i);
+    if (Object.is(was, now)) continue;
+    if (schedulable(was) !== schedulable(now)) return undefined;
     out.push(i);
   }
   return out;
@@ -488,9 +496,20 @@ function told(before: readonly NodeView[], nodes: readonly NodeView[]): number[]
  * Input indices in [from, to) where `nodes` holds another NodeView than `before`, appended to
  * `changed`; undefined when the two are too different to derive one set from the other.
  */
-function diff(before: readonly NodeView[], nodes: readonly NodeView[], from: number, to: number, changed: number[]): number[] | undefined {
+function diff(before: Nodes, nodes: Nodes, from: number, to: number, changed: number[]): number[] | undefined {
   if (before.length !== nodes.length) return undefined;
   const limit = maxChanges(nodes.length);
+  if (before instanceof NodeList && nodes instanceof NodeList) {
+    // shared chunks are skipped unread: proportional to what changed
+    const found = nodes.changedSince(before, [], from, to);
+    for (const i of found) {
+      if (changed.length === limit || schedulable(before.at(i)) !== schedulable(nodes.at(i))) return undefined;
+      changed.push(i);
+    }
+    return changed;
+  }
+  before = nodeArray(before);
+  nodes = nodeArray(nodes);
   for (let i = from; i < to; i++) {
     if (Object.is(before[i], nodes[i])) continue;
     if (changed.length === limit || schedulable(before[i]) !== schedulable(nodes[i])) return undefined;
@@ -506,8 +525,10 @@ function diff(before: readonly NodeView[], nodes: readonly NodeView[], from: num
  * a frozen input is compared in pieces (a mutable one could change between them); the result is
  * the set `nodeSetOf` would give.
  */
-export async function nodeSetOfChunked(nodes: readonly NodeView[], previous: NodeSet | undefined, pause: () => Promise<void>, chunk = 25_000): Promise<NodeSet> {
-  if (!previous || !Object.isFrozen(nodes) || nodes.length <= chunk) return nodeSetOf(nodes, previous);
+export async function nodeSetOfChunked(nodes: Nodes, previous: NodeSet | undefined, pause: () => Promise<void>, chunk = 25_000): Promise<NodeSet> {
+  // Two NodeLists compare chunk by chunk, skipping the ones they share: no need to pause.
+  const cheap = nodes instanceof NodeList && previous?.input instanceof NodeList;
+  if (!previous || !isImmutable(nodes) || nodes.length <= chunk || cheap) return nodeSetOf(nodes, previous);
   const hit = sets.get(nodes);
   if (hit && (hit.frozen || same(hit.set.input, nodes))) return hit.set;
   const recorded = told(previous.input, nodes);

@@ -5,6 +5,7 @@
  * Pure module: no I/O, safe to import from a worker.
  */
 import type { NodeTable, NodeView } from '../types.ts';
+import { NodeList, type Nodes } from './node-list.ts';
 
 /** Column order in the buffer. Changing it changes the worker protocol: keep it append-only. */
 export const COLUMNS = ['totalCpus', 'totalMemory', 'usedCpus', 'usedMemory', 'health', 'containers'] as const;
@@ -45,7 +46,7 @@ export function writeRow(table: NodeTable, i: number, node: NodeView): void {
  * (or SharedArrayBuffer when `shared`) is allocated.
  */
 export function buildNodeTable(
-  nodes: readonly NodeView[],
+  nodes: Nodes,
   target?: { buffer: ArrayBufferLike; byteOffset?: number } | { shared: true },
 ): NodeTable {
   let buffer: ArrayBufferLike;
@@ -58,6 +59,7 @@ export function buildNodeTable(
     buffer = target && 'shared' in target ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
   }
   const table = tableView(buffer, byteOffset, nodes.length);
-  for (let i = 0; i < nodes.length; i++) writeRow(table, i, nodes[i]);
+  if (nodes instanceof NodeList) for (let i = 0; i < nodes.length; i++) writeRow(table, i, nodes.at(i));
+  else for (let i = 0; i < nodes.length; i++) writeRow(table, i, nodes[i]);
   return table;
 }

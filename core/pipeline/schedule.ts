@@ -28,6 +28,7 @@ import { SwarmError } from '../errors.ts';
 import { Candidates } from './candidates.ts';
 import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
 import { nodeSetOf, nodeSetOfChunked, patchCount, patched, verdictEpoch, type NodeSet } from './node-set.ts';
+import type { Nodes } from './node-list.ts';
 import { chunksOf, nthBestRow, scanJob, type FusedJob, type ScoreSource } from './fused-scan.ts';
 import { poolTurn } from './pool-choice.ts';
 import type { RankPool } from './rank-pool.ts';
@@ -119,7 +120,7 @@ const lastSets = new WeakMap<Core, NodeSet>();
 
 export async function schedule(
   core: Core,
-  nodes: readonly NodeView[],
+  nodes: Nodes,
   request: PlacementRequest,
   opts: ScheduleOptions = {},
 ): Promise<ScheduleResult> {
@@ -167,7 +168,7 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
   const form = Candidates.rowsOf(filtered);
   const count = filtered.size;
   const nodeAt: (i: number) => NodeView = form
-    ? (i) => form.set.base[form.rows[i]]
+    ? (i) => form.set.base.at(form.rows[i])
     : ((list) => (i: number) => list[i])(filtered.nodes);
   const scored = form
     ? await rankSet(form.set, form.rows, scorer, request, opts.pool)
@@ -194,7 +195,7 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
     if (patchCount(scores) === generation) return scores;
     if (!rescored) {
       const rows = form!.rows;
-      const table = buildNodeTable(Array.from(rows, (r) => form!.set.base[r]));
+      const table = buildNodeTable(Array.from(rows, (r) => form!.set.base.at(r)));
       rescored = scorer.score!({ table, from: 0, to: rows.length, request: { cpus: request.cpus, memory: request.memory }, options: scorer.options, seed: seedOf(request.id) });
     }
     return rescored;
@@ -298,16 +299,16 @@ async function fusedPass(core: Core, filtered: Candidates, scorer: ScorerRef, re
   };
   const rejected = (): Rejection[] => {
     const { rows, scores } = materialised();
-    return rejections(core, scorer, request, filtered, scores, (k) => set.base[rows[k]]);
+    return rejections(core, scorer, request, filtered, scores, (k) => set.base.at(rows[k]));
   };
   if (fitCount === 0) return { ok: false, message: ERR_NO_RESOURCES, rejected };
-  const top: RankedNode = { node: set.base[topRow], score: best };
+  const top: RankedNode = { node: set.base.at(topRow), score: best };
   const ranked = (): RankedNode[] => {
     const { rows, scores } = materialised();
     const topIndex = indexOfRow(rows, topRow);
     const order = rankOrder(scores, fitCount, topIndex, seed);
     const out: RankedNode[] = new Array(fitCount);
-    for (let k = 0; k < fitCount; k++) out[k] = k === 0 ? top : { node: set.base[rows[order[k]]], score: scores[order[k]] };
+    for (let k = 0; k < fitCount; k++) out[k] = k === 0 ? top : { node: set.base.at(rows[order[k]]), score: scores[order[k]] };
     return out;
   };
   return { ok: true, ranking: new LazyRanking(top, ranked, rejected) };
@@ -544,7 +545,7 @@ export async function scoreNodes(
 
 /**
  * Score rows `rows` (ascending) of a cached node set: the same scores as `scoreNodes` on
- * `rows.map((r) => set.base[r])`, without rebuilding the table. All rows: the set's own table;
+ * `rows.map((r) => set.base.at(r))`, without rebuilding the table. All rows: the set's own table;
  * a subset: its rows gathered column by column; in the pool, the workers gather their chunk.
  */
 export async function scoreRows(
@@ -574,7 +575,7 @@ async function rankRowsOf(set: NodeSet, rows: Int32Array, scorer: ScorerRef, req
           set.unpin();
         }
       }
-      return { scores: await p.score(rows.length === set.count ? set.base : Array.from(rows, (r) => set.base[r]), scorer, req, seed) };
+      return { scores: await p.score(rows.length === set.count ? set.base.toArray() : Array.from(rows, (r) => set.base.at(r)), scorer, req, seed) };
     }
     const fn = scorer.score ?? (await loadScorer(scorer.module));
     const source = set.table;
@@ -625,7 +626,7 @@ async function fullScores(set: NodeSet, scorer: ScorerRef, request: PlacementReq
       all = inPlace ? inherited.value : inherited.value.slice();
       const rows = inherited.changed;
       const fn = scorer.score ?? (await loadScorer(scorer.module));
-      const table = buildNodeTable(rows.map((r) => set.base[r]));
+      const table = buildNodeTable(rows.map((r) => set.base.at(r)));
       const fresh = fn({ table, from: 0, to: rows.length, request: { cpus: request.cpus, memory: request.memory }, options: scorer.options, seed: seedOf(request.id) });
       if (inPlace) patched(all);
       for (let k = 0; k < rows.length; k++) all[rows[k]] = fresh[k];
