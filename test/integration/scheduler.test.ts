@@ -197,17 +197,20 @@ test('reservations (-m, -c) are visible in docker info, stopped containers inclu
   assert.equal(Number(await ok(e2.host, 'inspect', '-f', '{{.HostConfig.CpuShares}}', name)), Math.ceil(1024 / ncpu));
 });
 
-test('cluster snapshots are frozen, handed out again while nothing changes, and say what changed', async () => {
-  const before = m.cluster.nodes();
+test('cluster snapshots are immutable, handed out again while nothing changes, and say what changed', async () => {
+  const before = m.cluster.snapshot();
   assert.ok(Object.isFrozen(before));
-  assert.equal(m.cluster.nodes(), before);
+  assert.equal(m.cluster.snapshot(), before);
+  // plugins' array: the snapshot's own, frozen, the same one while nothing changed
+  assert.ok(Object.isFrozen(m.cluster.nodes()));
+  assert.equal(m.cluster.nodes(), before.toArray());
   assert.equal(await runOn(m.host, cname('lineage'), '-e', 'constraint:node==node-2'), 'node-2');
-  const after = await waitFor('a new snapshot', () => { const n = m.cluster.nodes(); return n !== before ? n : undefined; });
+  const after = await waitFor('a new snapshot', () => { const n = m.cluster.snapshot(); return n !== before ? n : undefined; });
   const changed = changesBetween(before, after, before.length);
   assert.ok(changed, 'the change between the two snapshots was recorded');
-  const at = after.findIndex((n) => n.name === 'node-2');
+  const at = [...after].findIndex((n) => n.name === 'node-2');
   assert.ok(changed.includes(at), `node-2 (index ${at}) is among the changed: ${changed}`);
-  for (let i = 0; i < after.length; i++) if (!changed.includes(i)) assert.equal(after[i], before[i], `index ${i} is unchanged`);
+  for (let i = 0; i < after.length; i++) if (!changed.includes(i)) assert.equal(after.at(i), before.at(i), `index ${i} is unchanged`);
 });
 
 test('spread balances: each create goes to a node with the fewest containers', async () => {
