@@ -1,14 +1,14 @@
 /**
- * What the scheduler derives from one cluster snapshot (an array of NodeViews) and keeps across
- * placements: the schedulable nodes, their columnar NodeTable, per-node filter verdicts and the
- * scores of row-local strategies.
+ * What the scheduler derives from one cluster snapshot (a NodeList or an array of NodeViews) and
+ * keeps across placements: the schedulable nodes, their columnar NodeTable, per-node filter
+ * verdicts and the scores of row-local strategies.
  *
  * Why it is safe to keep: a NodeView is a snapshot that nobody mutates (core/types.ts), so
  * anything computed from a NodeView object stays true for that object. A node that changes (a
  * container added or removed, a label, its health) is a NEW NodeView from the engine layer.
- *  - The same array with the same NodeViews finds its NodeSet again (element by element; a
- *    frozen array cannot have been edited, so it is not compared again).
- *  - A new array that differs from the previous snapshot of the same caller in a few NodeViews
+ *  - The same snapshot with the same NodeViews finds its NodeSet again (element by element; a
+ *    NodeList or a frozen array cannot have been edited, so it is not compared again).
+ *  - A new snapshot that differs from the previous snapshot of the same caller in a few NodeViews
  *    (one placement: the chosen node; a container that went away: its node) gets a NodeSet
  *    DERIVED from the previous one: everything is carried over except what belongs to the
  *    replaced rows, which is recomputed (verdicts and scores of those rows only, lazily). Carried
@@ -16,8 +16,8 @@
  *    snapshot (or a result read later) sees exactly what it saw.
  *  - Anything else (more than a few changes, a node joining or leaving the schedulable set, a
  *    different length) builds a fresh NodeSet.
- * Nothing here outlives its snapshot: sets hang off the caller's array (WeakMap) and the last
- * set per core; a derived set keeps the previous set's arrays, not the set.
+ * Nothing here outlives its snapshot: only the last snapshot's set and the last set per core are
+ * held; a derived set keeps the previous set's arrays, not the set.
  */
 import { buildNodeTable, COLUMNS, tableBytes, tableView, writeRow } from './node-table.ts';
 import { changesBetween } from './lineage.ts';
