@@ -409,6 +409,7 @@ function carryOver(memo: Verdicts, rows: readonly number[], owned: boolean): Ver
   return { v, known, fails, outcomes: untested ? new WeakMap() : memo.outcomes, pending };
 }
 
+/** Only validated engines take part; the health filter decides about unhealthy ones. */
 function schedulable(n: NodeView): boolean {
   return n.state === 'healthy' || n.state === 'unhealthy';
 }

@@ -110,11 +110,6 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** Only validated engines take part; the health filter decides about unhealthy ones. */
-export function schedulable(nodes: readonly NodeView[]): NodeView[] {
-  return nodes.filter((n) => n.state === 'healthy' || n.state === 'unhealthy');
-}
-
 /** The last snapshot each core scheduled on: the next one is usually it with a node or two replaced. */
 const lastSets = new WeakMap<Core, NodeSet>();
 
