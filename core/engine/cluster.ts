@@ -255,21 +255,16 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
       rebuilt = true;
     }
     const base = this.nodesBase;
-    const changed: number[] = [];
     const fresh: [number, NodeView][] = [];
     for (const e of this.nodesDirty) {
       const i = base.at.get(e.addr);
-      if (i !== undefined && engines[i] === e) {
-        fresh.push([i, e.nodeView()]);
-        changed.push(i);
-      }
+      if (i !== undefined && engines[i] === e) fresh.push([i, e.nodeView()]);
     }
     this.nodesDirty.clear();
     if (fresh.length > 0) base.views = base.views.with(fresh);
     const last = this.lastNodes;
-    if (!rebuilt && last && changed.length === 0 && this.pending.size === 0 && last.pendingAt.length === 0) return last.out;
+    if (!rebuilt && last && fresh.length === 0 && this.pending.size === 0 && last.pendingAt.length === 0) return last.out;
     const overlay: [number, NodeView][] = [];
-    const pendingAt: number[] = [];
     if (this.pending.size > 0) {
       const pending = new Map<string, ContainerView[]>();
       for (const p of this.pending.values()) {
@@ -280,14 +275,12 @@ export class SwarmCluster implements Cluster, EngineOwner, CreateContext {
       for (const [addr, extra] of pending) {
         const i = base.at.get(addr);
         const engine = this.byAddr.get(addr);
-        if (i !== undefined && engine) {
-          overlay.push([i, engine.nodeView(extra)]);
-          pendingAt.push(i);
-        }
+        if (i !== undefined && engine) overlay.push([i, engine.nodeView(extra)]);
       }
     }
     const out = base.views.with(overlay);
-    this.snapshots.record(out, rebuilt || !last ? undefined : [...changed, ...pendingAt, ...last.pendingAt]);
+    const pendingAt = overlay.map(([i]) => i);
+    this.snapshots.record(out, rebuilt || !last ? undefined : [...fresh.map(([i]) => i), ...pendingAt, ...last.pendingAt]);
     this.lastNodes = { out, pendingAt };
     return out;
   }
