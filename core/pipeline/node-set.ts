@@ -458,9 +458,9 @@ export function nodeSetOf(nodes: Nodes, previous?: NodeSet): NodeSet {
   return set;
 }
 
+/** Element by element; only asked for a mutable input (an array), so no NodeList reaches it in practice. */
 function same(a: Nodes, b: Nodes): boolean {
   if (a.length !== b.length) return false;
-  if (a instanceof NodeList && b instanceof NodeList) return b.changedSince(a, []).length === 0;
   a = nodeArray(a);
   b = nodeArray(b);
   // Object.is: an identity test that does not read the objects (`!==` on objects spread over a
