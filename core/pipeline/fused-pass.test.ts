@@ -1,8 +1,8 @@
 /**
- * The fused pass (fused-scan.ts, schedule.ts `fusedPass`) against the general path, with and
- * without a rank pool: on a cluster of more than two chunks that changes with every placement,
- * every decision must give the same placement, the same full order, the same rejections and the
- * same errors.
+ * The fused pass (fused-scan.ts, schedule.ts `fusedPass`) against the general path, and the rank
+ * pool's kernel threads against the calling thread alone: on a cluster of more than two chunks
+ * that changes with every placement, every decision must give the same placement, the same full
+ * order, the same rejections and the same errors.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -93,7 +93,7 @@ function commit(nodes: readonly NodeView[], log: SnapshotLog, placed: NodeView, 
 }
 
 for (const [name, make] of [['spread', spread], ['binpack', binpack], ['random', random]] as const) {
-  test(`${name}: fused pass = general path, with or without the rank pool, decision by decision`, async () => {
+  test(`${name}: fused pass = general path, and kernel threads = calling thread, decision by decision`, async () => {
     const pool = createRankPool({ threshold: 0, adaptive: false });
     try {
       const fused = createCore({ plugins: [...filters(), make()] });
@@ -108,7 +108,7 @@ for (const [name, make] of [['spread', spread], ['binpack', binpack], ['random',
         const req = REQUESTS[i % REQUESTS.length]().id(`req-${i}`).build();
         const a = await outcome(schedule(fused, nodes, req));
         const b = await outcome(schedule(pooled, nodes, req, { pool }));
-        assert.deepEqual(b, a, `request ${i}: with the rank pool vs without`);
+        assert.deepEqual(b, a, `request ${i}: kernel threads vs calling thread`);
         if (plain) assert.deepEqual(await outcome(schedule(plain, nodes, req)), a, `request ${i}: general path vs fused`);
         if ('top' in a) {
           const chosen = nodes.find((n) => n.id === a.top)!;

@@ -6,16 +6,17 @@
  *
  * Why one pass: filtering (kept rows per filter), picking scores and scanning them were three
  * passes over 100,000 rows with an allocation each; fused, they are one read of a few bytes and
- * one float per row. The pass runs in chunks: each chunk's summary says how many rows of it share
- * the best score, so the tie-break (the n-th best row) rescans one chunk only.
+ * one float per row. And a pass over rows splits into chunks that any thread can take: the
+ * arrays live in SharedArrayBuffers, so the rank pool's kernel thread (kernel-worker.ts) scans
+ * chunks beside the calling thread, and the result is the same whoever scanned which chunk.
  *
- * Pure module: no I/O, no imports with side effects.
+ * Pure module: no I/O, no imports with side effects; loaded by the kernel worker too.
  */
 import { SUMMARY_FIELDS } from './rank-summary.ts';
 import type { NodeTable, ScoreFn, ScoreRequest } from '../types.ts';
 
-/** Rows per chunk. */
-export const CHUNK_ROWS = 8_192;
+/** Rows per chunk: small enough for two threads to share the work evenly, big enough to be cheap to hand out. */
+export const CHUNK_ROWS = 4_096;
 
 /** How the scores of a pass are found, per chunk. */
 export type ScoreSource =
@@ -138,12 +139,23 @@ export function chunksOf(rows: number): number {
   return Math.max(1, Math.ceil(rows / CHUNK_ROWS));
 }
 
+/** Runs fused jobs: on the calling thread alone, or with the rank pool's kernel thread. */
+export interface FusedRunner {
+  /** Chunk summaries of `job` (CHUNK_FIELDS per chunk), valid until the next run. */
+  run(job: FusedJob, score?: ScoreFn): Float64Array;
+  /** Optional: a job is coming soon (helper threads that sleep may start waking up now). */
+  prepare?(): void;
+}
+
 let summaries: Float64Array = new Float64Array(0);
 
-/** Chunk summaries of `job` (CHUNK_FIELDS per chunk), valid until the next call. */
+/** Chunk summaries of `job` (CHUNK_FIELDS per chunk), every chunk on the calling thread, valid until the next call. */
 export function scanJob(job: FusedJob, score?: ScoreFn): Float64Array {
   const chunks = chunksOf(job.rows);
   if (summaries.length < chunks * CHUNK_FIELDS) summaries = new Float64Array(chunks * CHUNK_FIELDS);
   for (let c = 0; c < chunks; c++) scanChunk(job, c * CHUNK_ROWS, Math.min(job.rows, (c + 1) * CHUNK_ROWS), summaries, c * CHUNK_FIELDS, score);
   return summaries;
 }
+
+/** Every chunk on the calling thread. */
+export const inlineRunner: FusedRunner = { run: scanJob };

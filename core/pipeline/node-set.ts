@@ -54,6 +54,24 @@ export function verdictEpoch(v: Uint8Array): number {
   return verdictEpochs.get(v) ?? 0;
 }
 
+/**
+ * Typed arrays the fused pass reads live in SharedArrayBuffers, so the rank pool's kernel thread
+ * reads them where they are (fused-scan.ts). Allocation costs the same; nothing is copied later.
+ */
+export function sharedU8(n: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(n));
+}
+
+export function sharedF64(n: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(n * Float64Array.BYTES_PER_ELEMENT));
+}
+
+export function sharedCopyF64(from: ArrayLike<number>): Float64Array {
+  const out = sharedF64(from.length);
+  out.set(from);
+  return out;
+}
+
 /** Re-test the replaced rows of `memo` (see Verdicts.pending). Call before reading `v`. */
 export function resolve(memo: Verdicts, base: NodeList, predicate: (node: NodeView) => boolean): void {
   if (memo.pending.length === 0) return;
@@ -193,7 +211,7 @@ export class NodeSet {
       if (inh) {
         let table = inh.value;
         if (!inh.owned) {
-          table = tableView(new ArrayBuffer(tableBytes(this.count)), 0, this.count);
+          table = tableView(new SharedArrayBuffer(tableBytes(this.count)), 0, this.count);
           for (const c of COLUMNS) table[c].set(inh.value[c]);
         }
         for (const row of inh.changed) writeRow(table, row, this.base.at(row));
@@ -202,7 +220,7 @@ export class NodeSet {
         this.#tableVersion = ++tableVersions;
         if (inh.owned && inh.version !== undefined) recordTablePatch(table, inh.version, this.#tableVersion, inh.changed);
       } else {
-        this.#table = buildNodeTable(this.base);
+        this.#table = buildNodeTable(this.base, { shared: true });
         this.#tableVersion = ++tableVersions;
       }
     }
@@ -289,7 +307,7 @@ export class NodeSet {
       if (inh) {
         v = carryOver(inh.value, inh.changed, inh.owned === true);
         this.#inheritedVerdicts.delete(key);
-      } else v = { v: new Uint8Array(this.base.length), known: 0, fails: 0, outcomes: new WeakMap(), pending: [] };
+      } else v = { v: sharedU8(this.base.length), known: 0, fails: 0, outcomes: new WeakMap(), pending: [] };
       this.#verdicts.set(key, v);
     }
     return v;
@@ -383,8 +401,12 @@ export class NodeSet {
  * (handed over: nobody else holds it), then its arrays are patched in place.
  */
 function carryOver(memo: Verdicts, rows: readonly number[], owned: boolean): Verdicts {
-  const v = owned ? memo.v : memo.v.slice();
+  let v = memo.v;
   if (owned) verdictEpochs.set(v, verdictEpoch(v) + 1);
+  else {
+    v = sharedU8(memo.v.length);
+    v.set(memo.v);
+  }
   let { known, fails } = memo;
   const pending = owned ? memo.pending : memo.pending.slice();
   const earlier = pending.length;

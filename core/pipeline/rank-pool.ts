@@ -15,6 +15,8 @@ import { FLAG_DONE, FLAG_PENDING, SUMMARY_FIELDS, combineSummaries, scanScores, 
 
 export type { ScanSummary } from './rank-summary.ts';
 import type { RankTask } from './rank-worker.ts';
+import { createKernelPool, type KernelPool } from './kernel-pool.ts';
+import { inlineRunner, type FusedRunner } from './fused-scan.ts';
 import type { NodeTable, NodeView, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
 
 async function loadScorer(module: string): Promise<ScoreFn> {
@@ -85,6 +87,8 @@ export interface RankPool {
   scoreRows?(source: RowSource, rows: Int32Array, scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<Float64Array>;
   /** Optional: `scoreRows` with the scores' summary, each thread summarizing the chunk it scored. */
   rankRows?(source: RowSource, rows: Int32Array, scorer: ScorerRef, request: ScoreRequest, seed: number): Promise<RankedRows>;
+  /** Optional: the runner of fused passes that shares their chunks with the pool's kernel threads (kernel-pool.ts). */
+  kernel?(): FusedRunner;
   close(): Promise<void>;
 }
 
@@ -126,6 +130,8 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
   let heldVersion: number | undefined;
   /** Per-thread scratch for the caller's own chunk of gathered rows. */
   let local = new ArrayBuffer(0);
+  /** Kernel threads for fused passes, started on first use. */
+  let kernel: KernelPool | undefined;
 
   /**
    * Arena layout for a table of `count` rows of which `k` are scored, with `slots` chunks:
@@ -230,9 +236,14 @@ export function createRankPool(options: RankPoolOptions = {}): RankPool {
     rankRows(source, rows, scorer, request, seed) {
       return enqueue(() => run(source, rows.length === source.count ? undefined : rows, scorer, request, seed));
     },
+    kernel() {
+      kernel ??= createKernelPool(threads, workerExecArgv());
+      return kernel;
+    },
     async close() {
       if (closed) return;
       closed = true;
+      await kernel?.close();
       await queue;
       await Promise.allSettled(unsettled);
       await piscina.destroy();
@@ -313,6 +324,11 @@ export function lazyRankPool(options: RankPoolOptions = {}): RankPool {
       if (closed) return Promise.reject(new Error('rank pool is closed'));
       pool ??= createRankPool({ ...options, threshold });
       return pool.rankRows!(source, rows, scorer, request, seed);
+    },
+    kernel() {
+      if (closed) return inlineRunner;
+      pool ??= createRankPool({ ...options, threshold });
+      return pool.kernel!();
     },
     async close() {
       closed = true;

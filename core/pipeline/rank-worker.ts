@@ -4,10 +4,9 @@
  * the scorer module. Scores are written straight into the arena's result column, so neither
  * the table nor the scores are copied between threads.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { workerData } from 'node:worker_threads';
 import { COLUMNS, tableBytes, tableView } from './node-table.ts';
+import { loadScoreFn } from './scorer-loader.ts';
 import { FLAG_DONE, FLAG_FAILED, SUMMARY_FIELDS, scanScores, writeSummary } from './rank-summary.ts';
 import type { NodeTable, ScoreFn, ScoreRequest } from '../types.ts';
 
@@ -46,37 +45,9 @@ export interface RankTask {
 }
 
 const arena: SharedArrayBuffer = (workerData as { arena: SharedArrayBuffer }).arena;
-const scorers = new Map<string, Promise<ScoreFn>>();
 let cached: { version: number; buffer: SharedArrayBuffer; table: NodeTable } | undefined;
 /** This thread's gathered rows (only the task's chunk is filled). */
 let local = new ArrayBuffer(0);
-
-/**
- * Load a scorer module. On Node 20, tsx's ESM hooks are not active inside worker threads (its
- * CommonJS hook is, which is how piscina loads this file), so a `.ts` scorer that `import()`
- * rejects with ERR_UNKNOWN_FILE_EXTENSION is loaded through `require` instead.
- */
-async function load(module: string): Promise<{ score?: ScoreFn }> {
-  try {
-    return (await import(module)) as { score?: ScoreFn };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-    const path = module.startsWith('file:') ? fileURLToPath(module) : module;
-    return createRequire(import.meta.url)(path) as { score?: ScoreFn };
-  }
-}
-
-function scorer(module: string): Promise<ScoreFn> {
-  let p = scorers.get(module);
-  if (!p) {
-    p = load(module).then((m) => {
-      if (typeof m.score !== 'function') throw new Error(`scorer module ${module} does not export a score function`);
-      return m.score;
-    });
-    scorers.set(module, p);
-  }
-  return p;
-}
 
 export default async function rank(task: RankTask): Promise<number> {
   const buffer = task.buffer ?? arena;
@@ -97,7 +68,7 @@ async function score(task: RankTask, buffer: SharedArrayBuffer): Promise<number>
   if (!cached || cached.version !== task.version || cached.buffer !== buffer) {
     cached = { version: task.version, buffer, table: tableView(buffer, task.tableOffset, task.count) };
   }
-  const fn = await scorer(task.module); // before gathering: nothing may await between gather and score
+  const fn = await loadScoreFn(task.module); // before gathering: nothing may await between gather and score
   const k = task.rowCount;
   let table = cached.table;
   if (task.rowsOffset >= 0) {

@@ -27,9 +27,9 @@ import type { Core } from '../core.ts';
 import { SwarmError } from '../errors.ts';
 import { Candidates } from './candidates.ts';
 import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts';
-import { nodeSetOf, nodeSetOfChunked, patchCount, patched, verdictEpoch, type NodeSet } from './node-set.ts';
+import { nodeSetOf, nodeSetOfChunked, patchCount, patched, sharedCopyF64, sharedF64, verdictEpoch, type NodeSet } from './node-set.ts';
 import type { Nodes } from './node-list.ts';
-import { chunksOf, nthBestRow, scanJob, type FusedJob, type ScoreSource } from './fused-scan.ts';
+import { CHUNK_ROWS, chunksOf, inlineRunner, nthBestRow, type FusedJob, type ScoreSource } from './fused-scan.ts';
 import { poolTurn } from './pool-choice.ts';
 import type { RankPool } from './rank-pool.ts';
 import { combineSummaries, scanScores, type ScanSummary } from './rank-summary.ts';
@@ -119,6 +119,9 @@ export async function schedule(
   request: PlacementRequest,
   opts: ScheduleOptions = {},
 ): Promise<ScheduleResult> {
+  // A kernel thread that sleeps takes tens of µs to wake: tell it now, while the filters run.
+  const pool = opts.pool;
+  if (pool?.kernel && nodes.length >= Math.max(pool.threshold, 2 * CHUNK_ROWS)) pool.kernel().prepare?.();
   // The schedulable nodes, their table and the filters' per-node verdicts, kept for as long as
   // the caller passes the same snapshot (see node-set.ts).
   const pause = nodes.length >= YIELD_NODES ? turn : undefined;
@@ -235,9 +238,8 @@ function rankOrder(scores: ArrayLike<number>, fitCount: number, topRow: number, 
 /**
  * A pass on a cached node set whose filters all named their predicates (a conjunction of verdicts,
  * candidates.ts) with a row-local or rowwise scorer: the placement is found by one fused pass over
- * the set's rows (fused-scan.ts), on the calling thread (the rank pool's threads were tried for
- * it and were slower on the whole decision: see core/pipeline/README.md). Same placement as the
- * general path; `ranked` and `rejected` are materialised when read.
+ * the set's rows (fused-scan.ts), in chunks shared with the rank pool's kernel thread when the pool
+ * is used. Same placement as the general path; `ranked` and `rejected` are materialised when read.
  * undefined: not such a pass (the general path runs).
  */
 async function fusedPass(core: Core, filtered: Candidates, scorer: ScorerRef, request: PlacementRequest, pool?: RankPool): Promise<PassOutcome | undefined> {
@@ -274,11 +276,15 @@ async function fusedPass(core: Core, filtered: Candidates, scorer: ScorerRef, re
   // an await above may have let a newer snapshot patch the verdicts: then the general path
   if (!parts.every((p) => verdictEpoch(p.v) === p.epoch)) return undefined;
   const job: FusedJob = { rows: set.count, verdicts: parts.map((p) => p.v), source };
-  const summaries = scanJob(job, fn);
+  const turn = poolTurn(pool, fusedRef(scorer), set.count);
+  const started = performance.now();
+  const runner = turn?.pool && pool?.kernel ? pool.kernel() : inlineRunner;
+  const summaries = runner.run(job, fn);
   const chunks = chunksOf(job.rows);
   const { fitCount, best, bestAt, bestCount } = combineSummaries(summaries, chunks);
   const topRow = fitCount === 0 ? -1
     : bestCount > 1 ? nthBestRow(job, summaries, chunks, best, Math.floor(rng(seed ^ TOP_SALT)() * bestCount)) : bestAt;
+  turn?.record(performance.now() - started);
 
   // What readers of `ranked` / `rejected` see: the filtered rows and their scores, in row order.
   let picked: { rows: Int32Array; scores: Float64Array } | undefined;
@@ -335,11 +341,19 @@ function indexOfRow(rows: Int32Array, row: number): number {
   throw new Error(`row ${row} is not among the filtered rows`);
 }
 
+/** The pool-choice key of the fused pass (its own timings, apart from plain scoring). */
+const fusedRefs = new WeakMap<ScorerRef, ScorerRef>();
+function fusedRef(scorer: ScorerRef): ScorerRef {
+  let ref = fusedRefs.get(scorer);
+  if (!ref) fusedRefs.set(scorer, (ref = { ...scorer, module: `${scorer.module}#fused` }));
+  return ref;
+}
+
 /** One reused output vector for rowwise passes; a reader of an older pass notices by the generation. */
 let rowwiseScratch: Float64Array = new Float64Array(0);
 let rowwiseGeneration = 0;
 function rowwiseOut(rows: number): Float64Array {
-  if (rowwiseScratch.length !== rows) rowwiseScratch = new Float64Array(rows);
+  if (rowwiseScratch.length !== rows) rowwiseScratch = sharedF64(rows);
   return rowwiseScratch;
 }
 
@@ -618,14 +632,14 @@ async function fullScores(set: NodeSet, scorer: ScorerRef, request: PlacementReq
       // A handed-over vector is patched in place when a result reading it later can score its
       // rows again by itself (a scorer function at hand, see runPass); else it is copied.
       const inPlace = inherited.owned === true && scorer.score !== undefined;
-      all = inPlace ? inherited.value : inherited.value.slice();
+      all = inPlace ? inherited.value : sharedCopyF64(inherited.value);
       const rows = inherited.changed;
       const fn = scorer.score ?? (await loadScorer(scorer.module));
       const table = buildNodeTable(rows.map((r) => set.base.at(r)));
       const fresh = fn({ table, from: 0, to: rows.length, request: { cpus: request.cpus, memory: request.memory }, options: scorer.options, seed: seedOf(request.id) });
       if (inPlace) patched(all);
       for (let k = 0; k < rows.length; k++) all[rows[k]] = fresh[k];
-    } else all = Float64Array.from(await scoreRows(set, set.all, scorer, request, pool));
+    } else all = sharedCopyF64(await scoreRows(set, set.all, scorer, request, pool));
     set.keepScores(key, all);
   }
   return all;
