@@ -22,7 +22,7 @@ import { chunksOf, type FusedJob } from './fused-scan.ts';
 import type { ScoreFn } from '../types.ts';
 
 /** How long a thread spins for the next job after a job or a wake before it sleeps (ms). */
-const SPIN_MS = Number(process.env.SWARM_KERNEL_SPIN_MS ?? 1);
+const SPIN_MS = 1;
 
 /**
  * Give this thread the lowest scheduling priority (Linux: nice 19 for this thread alone, found
