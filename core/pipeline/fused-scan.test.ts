@@ -1,39 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CHUNK_ROWS, chunksOf, nthBestRow, scanJob, type FusedJob } from './fused-scan.ts';
-import { combineSummaries } from './rank-summary.ts';
+import { checkJob } from './fused-scan.test-check.ts';
 import { buildNodeTable } from './node-table.ts';
 import { rng } from './schedule.ts';
 import { score as randomScore } from '../../plugins/strategy-random/score.ts';
 import { GiB, node } from '../../test/kit/index.ts';
 import type { ScoreFn } from '../types.ts';
 
-/** The answer by the plain definition: candidates are rows whose verdicts are all 1 and whose score is ≥ 0. */
-function reference(job: FusedJob, scores: Float64Array) {
-  let fitCount = 0;
-  let best = -1;
-  const bestRows: number[] = [];
-  for (let i = 0; i < job.rows; i++) {
-    if (!job.verdicts.every((v) => v[i] === 1) || !(scores[i] >= 0)) continue;
-    fitCount++;
-    if (scores[i] > best) { best = scores[i]; bestRows.length = 0; }
-    if (scores[i] === best) bestRows.push(i);
-  }
-  return { fitCount, best, bestRows };
-}
-
 function check(job: FusedJob, score?: ScoreFn) {
-  const summaries = scanJob(job, score);
-  const scores = job.source.kind === 'vector' ? job.source.scores : job.source.out;
-  const ref = reference(job, scores);
-  const chunks = chunksOf(job.rows);
-  const got = combineSummaries(summaries, chunks);
-  assert.equal(got.fitCount, ref.fitCount);
-  if (ref.fitCount === 0) return;
-  assert.equal(got.best, ref.best);
-  assert.equal(got.bestAt, ref.bestRows[0]);
-  assert.equal(got.bestCount, ref.bestRows.length);
-  for (const n of [0, ref.bestRows.length >> 1, ref.bestRows.length - 1]) assert.equal(nthBestRow(job, summaries, chunks, got.best, n), ref.bestRows[n]);
+  checkJob(job, scanJob, score);
 }
 
 test('vector jobs: the plain definition, for any size, any number of verdicts and ties across chunks', () => {

@@ -2,6 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createKernelPool } from './kernel-pool.ts';
 import { combineSummaries as combineChunks } from "./rank-summary.ts";
+import { checkJob } from "./fused-scan.test-check.ts";
 import { CHUNK_ROWS, chunksOf, inlineRunner, nthBestRow, type FusedJob } from './fused-scan.ts';
 import { sharedF64, sharedU8 } from './node-set.ts';
 import { buildNodeTable } from './node-table.ts';
@@ -14,32 +15,8 @@ const execArgv = process.execArgv.some((a) => a.includes('tsx')) ? [...process.e
 const kernel = createKernelPool(1, execArgv);
 after(() => kernel.close());
 
-/** The answer by the plain definition: candidates are rows whose verdicts are all 1 and whose score is ≥ 0. */
-function reference(job: FusedJob, scores: Float64Array) {
-  let fitCount = 0;
-  let best = -1;
-  const bestRows: number[] = [];
-  for (let i = 0; i < job.rows; i++) {
-    if (!job.verdicts.every((v) => v[i] === 1) || !(scores[i] >= 0)) continue;
-    fitCount++;
-    if (scores[i] > best) { best = scores[i]; bestRows.length = 0; }
-    if (scores[i] === best) bestRows.push(i);
-  }
-  return { fitCount, best, bestRows };
-}
-
 function check(job: FusedJob, runner: { run: typeof inlineRunner.run }, score?: ScoreFn) {
-  const summaries = runner.run(job, score);
-  const scores = job.source.kind === 'vector' ? job.source.scores : job.source.out;
-  const ref = reference(job, scores);
-  const chunks = chunksOf(job.rows);
-  const got = combineChunks(summaries, chunks);
-  assert.equal(got.fitCount, ref.fitCount);
-  if (ref.fitCount === 0) return;
-  assert.equal(got.best, ref.best);
-  assert.equal(got.bestAt, ref.bestRows[0]);
-  assert.equal(got.bestCount, ref.bestRows.length);
-  for (const n of [0, ref.bestRows.length >> 1, ref.bestRows.length - 1]) assert.equal(nthBestRow(job, summaries, chunks, got.best, n), ref.bestRows[n]);
+  checkJob(job, (j, sc) => runner.run(j, sc), score);
 }
 
 test('vector jobs: the kernel threads and the calling thread give the plain definition, for any size and number of verdicts', () => {
