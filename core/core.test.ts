@@ -133,6 +133,24 @@ test('filter: a filter that returns something else than Candidates is named', as
   await assert.rejects(core.runFilters([node('a').build()], request().build()), /plugin filter-sloppy failed in filter: a filter must return Candidates/);
 });
 
+test('filter: async filters (tapPromise) run in order with synchronous ones; a promise from tap() is refused by name', async () => {
+  const dropAsync = plugin('filter-async', (c) => c.hooks.filter.tapPromise('filter-async', async (cands) => {
+    await new Promise((r) => setImmediate(r));
+    return cands.keep((n) => n.name !== 'a', () => 'async drop');
+  }));
+  const dropSync = plugin('filter-sync', (c) => c.hooks.filter.tap('filter-sync', (cands) => cands.keep((n) => n.name !== 'b', () => 'sync drop')));
+  const core = createCore({ plugins: [dropAsync, dropSync] });
+  const out = await core.runFilters([node('a').build(), node('b').build(), node('c').build()], request().build());
+  assert.deepEqual(out.nodes.map((n) => n.name), ['c']);
+  assert.deepEqual(out.rejected.map((r) => [r.plugin, r.reason]), [['filter-async', 'async drop'], ['filter-sync', 'sync drop']]);
+
+  const sloppy = createCore({
+    plugins: [plugin('filter-promise', (c) => c.hooks.filter.tap('filter-promise', (async (cands: Candidates) => cands) as never))],
+  });
+  await assert.rejects(sloppy.runFilters([node('a').build()], request().build()),
+    /plugin filter-promise failed in filter: a filter tapped with tap\(\) must return Candidates, not a promise/);
+});
+
 // ---- rank ----
 
 const strategy = (name: string) => plugin(name, (c) => c.hooks.rank.tap(name, () => ({ name: name.replace('strategy-', ''), module: `test:${name}`, options: {} })));

@@ -356,11 +356,6 @@ export class NodeSet {
     }
     // Something not used for a while accumulates replaced rows; past the limit it is recomputed instead.
     const limit = maxChanges(this.count);
-    const merge = (earlier: readonly number[]) => {
-      if (earlier.length === 0) return rows;
-      const all = [...new Set([...earlier, ...rows])];
-      return all.length > limit ? undefined : all;
-    };
     if (this.#table) {
       // Hand the table over when no pool call reads it: the next snapshot patches its few rows
       // in place (this set builds a new one if it is ever used again). Else copy on write.
@@ -368,7 +363,7 @@ export class NodeSet {
       next.#inheritedTable = { value: this.#table, changed: rows, owned, version: this.#tableVersion };
       if (owned) this.#table = undefined;
     } else if (this.#inheritedTable) {
-      const changed = merge(this.#inheritedTable.changed);
+      const changed = mergeChanged(this.#inheritedTable.changed, rows, limit);
       if (changed) next.#inheritedTable = { ...this.#inheritedTable, changed };
       if (this.#inheritedTable.owned) this.#inheritedTable = undefined;
     }
@@ -377,7 +372,7 @@ export class NodeSet {
     for (const [k, v] of this.#scores) next.#inheritedScores.set(k, { value: v, changed: rows, owned: !sharedScores.has(v) });
     this.#scores.clear();
     for (const [k, v] of this.#inheritedScores) {
-      const changed = next.#inheritedScores.has(k) ? undefined : merge(v.changed);
+      const changed = next.#inheritedScores.has(k) ? undefined : mergeChanged(v.changed, rows, limit);
       if (changed) next.#inheritedScores.set(k, { value: v.value, changed, owned: v.owned });
     }
     this.#inheritedScores.clear();
@@ -387,12 +382,33 @@ export class NodeSet {
     for (const [k, memo] of this.#verdicts) next.#inheritedVerdicts.set(k, { value: memo, changed: rows, owned: true });
     this.#verdicts = new Map();
     for (const [k, inh] of this.#inheritedVerdicts) {
-      const changed = next.#inheritedVerdicts.has(k) ? undefined : merge(inh.changed);
+      const changed = next.#inheritedVerdicts.has(k) ? undefined : mergeChanged(inh.changed, rows, limit);
       if (changed) next.#inheritedVerdicts.set(k, { value: inh.value, changed, owned: inh.owned });
     }
     this.#inheritedVerdicts.clear();
     return next;
   }
+}
+
+/**
+ * `earlier` (rows replaced before, not yet recomputed) and `rows` (replaced now), or undefined
+ * past `limit` (then the value is recomputed instead). Every list holds distinct rows and `rows`
+ * is a handful: a scan of `earlier` per row and one copy, not a Set of both (a table binpack's
+ * fused pass never reads carried ~1,000 rows from placement to placement: that Set cost ~14 µs
+ * a placement at 100,000 nodes).
+ */
+function mergeChanged(earlier: readonly number[], rows: readonly number[], limit: number): readonly number[] | undefined {
+  if (earlier.length === 0) return rows;
+  let all: number[] | undefined;
+  for (const row of rows) if (!earlier.includes(row)) (all ??= earlier.slice()).push(row);
+  const merged = all ?? earlier;
+  return merged.length > limit ? undefined : merged;
+}
+
+/** `row` is among the first `count` entries of `pending`. */
+function isPendingRow(pending: readonly { row: number }[], count: number, row: number): boolean {
+  for (let p = 0; p < count; p++) if (pending[p].row === row) return true;
+  return false;
 }
 
 /**
@@ -410,20 +426,16 @@ function carryOver(memo: Verdicts, rows: readonly number[], owned: boolean): Ver
   let { known, fails } = memo;
   const pending = owned ? memo.pending : memo.pending.slice();
   const earlier = pending.length;
-  const isPending = (row: number) => {
-    for (let p = 0; p < earlier; p++) if (pending[p].row === row) return true;
-    return false;
-  };
   let untested = false;
   for (const row of rows) {
     const old = v[row];
     if (old === 0) {
       // Never tested here: no kept outcome depends on it, but the previous set may still test
       // its old node and add outcomes that disagree with this set's: keep outcomes apart.
-      if (!isPending(row)) untested = true;
+      if (!isPendingRow(pending, earlier, row)) untested = true;
       continue;
     }
-    if (!isPending(row)) pending.push({ row, old });
+    if (!isPendingRow(pending, earlier, row)) pending.push({ row, old });
     v[row] = 0;
     known--;
     if (old === 2) fails--;

@@ -215,7 +215,7 @@ async function runPass(core: Core, set: NodeSet, request: PlacementRequest, opts
     for (let k = 0; k < fitCount; k++) out[k] = k === 0 ? top : { node: nodeAt(rows[k]), score: scores[rows[k]] };
     return out;
   };
-  return { ok: true, ranking: new LazyRanking(top, ranked, rejected) };
+  return { ok: true, ranking: new LazyRanking(top, { ranked, rejected }) };
 }
 
 /**
@@ -250,28 +250,19 @@ async function fusedPass(core: Core, filtered: Candidates, scorer: ScorerRef, re
   const fn = scorer.score ?? (await loadScorer(scorer.module));
   const seed = seedOf(request.id);
   const req: ScoreRequest = { cpus: request.cpus, memory: request.memory };
-  // Scores of every row of the set as they are now; read again later (ranked), they may have
-  // been patched in place by a newer snapshot or overwritten by a newer pass: then scored anew.
-  let again: Float64Array | undefined;
-  const rescoreAll = (): Float64Array => {
-    if (!again) {
-      const table = buildNodeTable(set.base);
-      again = Float64Array.from(fn({ table, from: 0, to: set.count, request: req, options: scorer.options, seed }) as ArrayLike<number>);
-    }
-    return again;
-  };
+  // Scores of every row of the set as they are now, and how to tell later (ranked) whether they
+  // still are: a kept vector may be patched in place by a newer snapshot, the rowwise output
+  // overwritten by a newer pass.
   let source: ScoreSource;
-  let current: () => Float64Array;
+  let generation: number;
   if (scorer.rowLocal) {
     const all = await fullScores(set, scorer, request, pool);
-    const generation = patchCount(all);
+    generation = patchCount(all);
     source = { kind: 'vector', scores: all };
-    current = () => (patchCount(all) === generation ? all : rescoreAll());
   } else {
     const out = rowwiseOut(set.count);
-    const generation = ++rowwiseGeneration;
+    generation = ++rowwiseGeneration;
     source = { kind: 'rowwise', table: set.table, out, module: scorer.module, options: scorer.options, request: req, seed };
-    current = () => (rowwiseGeneration === generation ? out : rescoreAll());
   }
   // an await above may have let a newer snapshot patch the verdicts: then the general path
   if (!parts.every((p) => verdictEpoch(p.v) === p.epoch)) return undefined;
@@ -286,33 +277,79 @@ async function fusedPass(core: Core, filtered: Candidates, scorer: ScorerRef, re
     : bestCount > 1 ? nthBestRow(job, summaries, chunks, best, Math.floor(rng(seed ^ TOP_SALT)() * bestCount)) : bestAt;
   turn?.record(performance.now() - started);
 
-  // What readers of `ranked` / `rejected` see: the filtered rows and their scores, in row order.
-  let picked: { rows: Int32Array; scores: Float64Array } | undefined;
-  const materialised = () => {
-    if (!picked) {
-      const rows = Candidates.rowsOf(filtered)!.rows;
-      const vec = current();
+  const top: RankedNode | undefined = fitCount === 0 ? undefined : { node: set.base.at(topRow), score: best };
+  const readout = new FusedReadout({ core, scorer, request, filtered, set, fn, seed, req, source, generation, top, topRow, fitCount });
+  if (!top) return { ok: false, message: ERR_NO_RESOURCES, rejected: () => readout.rejected() };
+  return { ok: true, ranking: new LazyRanking(top, readout) };
+}
+
+interface FusedPassFacts {
+  core: Core;
+  scorer: ScorerRef;
+  request: PlacementRequest;
+  filtered: Candidates;
+  set: NodeSet;
+  fn: ScoreFn;
+  seed: number;
+  req: ScoreRequest;
+  source: ScoreSource;
+  /** The vector's patch count, or the rowwise output's generation, when the pass ran. */
+  generation: number;
+  top: RankedNode | undefined;
+  topRow: number;
+  fitCount: number;
+}
+
+/**
+ * What readers of a fused pass's `ranked` / `rejected` see, built when first read: the filtered
+ * rows and their scores, in row order. A class, not closures in fusedPass: under tsx every named
+ * closure costs a `name` definition each time it is created (~0.3 µs; there were five per placement).
+ */
+class FusedReadout {
+  #again: Float64Array | undefined;
+  #picked: { rows: Int32Array; scores: Float64Array } | undefined;
+  constructor(private readonly f: FusedPassFacts) {}
+
+  /** Scores of every row as the pass saw them: the pass's own, or every row scored anew when they changed since. */
+  #current(): Float64Array {
+    const src = this.f.source;
+    if (src.kind === 'vector' ? patchCount(src.scores) === this.f.generation : rowwiseGeneration === this.f.generation) {
+      return src.kind === 'vector' ? src.scores : src.out;
+    }
+    if (!this.#again) {
+      const { set, fn, req, scorer, seed } = this.f;
+      const table = buildNodeTable(set.base);
+      this.#again = Float64Array.from(fn({ table, from: 0, to: set.count, request: req, options: scorer.options, seed }) as ArrayLike<number>);
+    }
+    return this.#again;
+  }
+
+  #materialised(): { rows: Int32Array; scores: Float64Array } {
+    if (!this.#picked) {
+      const rows = Candidates.rowsOf(this.f.filtered)!.rows;
+      const vec = this.#current();
       const scores = new Float64Array(rows.length);
       for (let k = 0; k < rows.length; k++) scores[k] = vec[rows[k]];
-      picked = { rows, scores };
+      this.#picked = { rows, scores };
     }
-    return picked;
-  };
-  const rejected = (): Rejection[] => {
-    const { rows, scores } = materialised();
+    return this.#picked;
+  }
+
+  rejected(): Rejection[] {
+    const { rows, scores } = this.#materialised();
+    const { core, scorer, request, filtered, set } = this.f;
     return rejections(core, scorer, request, filtered, scores, (k) => set.base.at(rows[k]));
-  };
-  if (fitCount === 0) return { ok: false, message: ERR_NO_RESOURCES, rejected };
-  const top: RankedNode = { node: set.base.at(topRow), score: best };
-  const ranked = (): RankedNode[] => {
-    const { rows, scores } = materialised();
-    const topIndex = indexOfRow(rows, topRow);
-    const order = rankOrder(scores, fitCount, topIndex, seed);
+  }
+
+  ranked(): RankedNode[] {
+    const { rows, scores } = this.#materialised();
+    const { set, fitCount, topRow, seed } = this.f;
+    const top = this.f.top!;
+    const order = rankOrder(scores, fitCount, indexOfRow(rows, topRow), seed);
     const out: RankedNode[] = new Array(fitCount);
     for (let k = 0; k < fitCount; k++) out[k] = k === 0 ? top : { node: set.base.at(rows[order[k]]), score: scores[order[k]] };
     return out;
-  };
-  return { ok: true, ranking: new LazyRanking(top, ranked, rejected) };
+  }
 }
 
 /** Every drop of a pass: the filters', then each candidate the strategy scored below 0 (does not fit). */
@@ -369,12 +406,12 @@ function rowwiseOut(rows: number): Float64Array {
 class LazyRanking implements Ranking {
   #ranked: RankedNode[] | undefined;
   #rejected: Rejection[] | undefined;
-  constructor(readonly top: RankedNode, private readonly buildRanked: () => RankedNode[], private readonly buildRejected: () => Rejection[]) {}
+  constructor(readonly top: RankedNode, private readonly build: { ranked(): RankedNode[]; rejected(): Rejection[] }) {}
   get ranked(): RankedNode[] {
-    return (this.#ranked ??= this.buildRanked());
+    return (this.#ranked ??= this.build.ranked());
   }
   get rejected(): Rejection[] {
-    return (this.#rejected ??= this.buildRejected());
+    return (this.#rejected ??= this.build.rejected());
   }
 }
 
@@ -635,7 +672,8 @@ async function fullScores(set: NodeSet, scorer: ScorerRef, request: PlacementReq
       all = inPlace ? inherited.value : sharedCopyF64(inherited.value);
       const rows = inherited.changed;
       const fn = scorer.score ?? (await loadScorer(scorer.module));
-      const table = buildNodeTable(rows.map((r) => set.base.at(r)));
+      // in the scratch buffer: a fresh ArrayBuffer per placement cost more than scoring two rows
+      const table = buildNodeTable(rows.map((r) => set.base.at(r)), { buffer: scratchFor(tableBytes(rows.length)) });
       const fresh = fn({ table, from: 0, to: rows.length, request: { cpus: request.cpus, memory: request.memory }, options: scorer.options, seed: seedOf(request.id) });
       if (inPlace) patched(all);
       for (let k = 0; k < rows.length; k++) all[rows[k]] = fresh[k];

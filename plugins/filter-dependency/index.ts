@@ -48,11 +48,14 @@ export function dependencies(request: PlacementRequest): string[] {
   return refs;
 }
 
+/** The strings of a raw HostConfig list, or `fallback` when it is not a list. */
+function raw(v: unknown, fallback: string[]): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : fallback;
+}
+
 /** Legacy descriptions: `--volumes-from=x`, `--link=x:y`, `--net=container:x` (raw texts). */
 export function conditions(request: PlacementRequest): string[] {
   const hc = hostConfigOf(request);
-  const raw = (v: unknown, fallback: string[]) =>
-    Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : fallback;
   const out = [
     ...raw(hc.VolumesFrom, request.volumesFrom).map((v) => `--volumes-from=${v}`),
     ...raw(hc.Links, request.links).map((l) => `--link=${l}`),
