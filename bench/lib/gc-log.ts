@@ -5,11 +5,28 @@
  * of the tail latency the manager's own collections explain, measured per run instead of asserted.
  */
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** A span of time on the epoch-ms clock. */
 export interface Span {
   start: number;
   ms: number;
+}
+
+let collect: (() => void) | undefined;
+
+/**
+ * A full collection of this thread's heap, now: what a measurement should not inherit from the
+ * setup before it (V8's `gc`, reached without `--expose-gc` on the command line, which piscina
+ * would pass on to its workers, and workers refuse V8 flags).
+ */
+export function collectGarbage(): void {
+  if (!collect) {
+    setFlagsFromString('--expose-gc');
+    collect = runInNewContext('gc') as () => void;
+  }
+  collect();
 }
 
 /** `performance.now()` of this thread as epoch ms (comparable across threads of one process). */
