@@ -21,7 +21,7 @@ import random from '../../plugins/strategy-random/index.ts';
 import { schedule, type ScheduleResult } from './schedule.ts';
 import { createRankPool } from './rank-pool.ts';
 import { SnapshotLog } from './lineage.ts';
-import { CHUNK_ROWS } from './fused-scan.ts';
+import { CHUNK_ROWS, inlineRunner } from './fused-scan.ts';
 import type { ContainerView, NodeView, PlacementRequest, ScorerRef } from '../types.ts';
 
 const SIZE = 2 * CHUNK_ROWS + 1_234; // three chunks, the last one short
@@ -122,3 +122,34 @@ for (const [name, make] of [['spread', spread], ['binpack', binpack], ['random',
     }
   });
 }
+
+test('the kernel thread is woken early only for placements likely to use it', async () => {
+  const core = createCore({ plugins: [...filters(), binpack()] });
+  const nodes = Object.freeze(cluster());
+  let prepared = 0;
+  let slowRuns = 0;
+  const real = createRankPool({ threshold: 0 });
+  // A pool whose kernel runs every job inline, slowly: the adaptive choice soon keeps the pass inline.
+  const pool = {
+    ...real,
+    threshold: 0,
+    kernel: () => ({
+      prepare: () => { prepared++; },
+      run: (...args: Parameters<ReturnType<NonNullable<typeof real.kernel>>['run']>) => {
+        slowRuns++;
+        const until = performance.now() + 20;
+        while (performance.now() < until); // slower than the ~0.1 ms inline scan by far
+        return inlineRunner.run(...args);
+      },
+    }),
+  };
+  try {
+    for (let i = 0; i < 12; i++) await schedule(core, nodes, request().named(`p${i}`).id(`p${i}`).build(), { pool });
+    assert.ok(slowRuns >= 3 && slowRuns < 12, `the pool was tried, then left (${slowRuns} runs with it)`);
+    const before = prepared;
+    for (let i = 0; i < 10; i++) await schedule(core, nodes, request().named(`q${i}`).id(`q${i}`).build(), { pool });
+    assert.equal(prepared, before, 'no wake-up while the pass stays inline');
+  } finally {
+    await real.close();
+  }
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { poolTurn, PROBES, RECHECK } from './pool-choice.ts';
+import { poolLikely, poolTurn, PROBES, RECHECK } from './pool-choice.ts';
 import type { RankPool } from './rank-pool.ts';
 import type { ScorerRef } from '../types.ts';
 
@@ -64,4 +64,18 @@ test('per scorer (module and options) and per size class', () => {
   // another scorer, or other options, starts with its own probes
   assert.equal(poolTurn(pool, { ...scorer, options: { x: 1 } }, 4000)!.pool, true);
   assert.equal(poolTurn(pool, { ...scorer, module: 'file:///t.ts' }, 4000)!.pool, true);
+});
+
+test('poolLikely tells the side the next turn will most likely take, without taking a turn', () => {
+  assert.equal(poolLikely(undefined, scorer, 1e6), false);
+  assert.equal(poolLikely(fakePool(), scorer, 999), false, 'below the threshold');
+  assert.equal(poolLikely(fakePool({ adaptive: false }), scorer, 4000), true);
+  const pool = fakePool();
+  assert.equal(poolLikely(pool, scorer, 4000), true, 'still probing');
+  run(pool, 2 * PROBES + 5, 5, 1); // inline is faster
+  for (let i = 0; i < 3; i++) assert.equal(poolLikely(pool, scorer, 4000), false, 'inline chosen; asking changes nothing');
+  assert.equal(poolTurn(pool, scorer, 4000)!.pool, false);
+  const faster = fakePool();
+  run(faster, 2 * PROBES + 5, 1, 5); // the pool is faster
+  assert.equal(poolLikely(faster, scorer, 4000), true);
 });

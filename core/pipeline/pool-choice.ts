@@ -56,8 +56,7 @@ export function poolTurn(pool: RankPool | undefined, scorer: ScorerRef, rows: nu
   if (pool.adaptive === false) return FORCED;
   let byKey = statsOf.get(pool);
   if (!byKey) statsOf.set(pool, (byKey = new Map()));
-  // size classes of powers of two: per-node costs are compared among similar sizes
-  const key = `${scorer.module}\0${JSON.stringify(scorer.options)}\0${Math.round(Math.log2(Math.max(1, rows)))}`;
+  const key = statsKey(scorer, rows);
   let stats = byKey.get(key);
   if (!stats) byKey.set(key, (stats = { inline: { mean: 0, count: 0 }, pool: { mean: 0, count: 0 }, turns: 0 }));
   const s = stats;
@@ -80,3 +79,22 @@ export function poolTurn(pool: RankPool | undefined, scorer: ScorerRef, rows: nu
 }
 
 const FORCED: PoolTurn = { pool: true, record() {} };
+
+/** Size classes of powers of two: per-node costs are compared among similar sizes. */
+function statsKey(scorer: ScorerRef, rows: number): string {
+  return `${scorer.module}\0${JSON.stringify(scorer.options)}\0${Math.round(Math.log2(Math.max(1, rows)))}`;
+}
+
+/**
+ * Whether the next `poolTurn` for (scorer, rows) will most likely take the pool, without taking
+ * a turn: true while both sides are still being tried or while the pool is the faster one (a
+ * recheck turn may still go the other way). Lets a placement wake the pool's thread early only
+ * when it is going to be used (a woken thread spins for a while: wasted on a placement kept inline).
+ */
+export function poolLikely(pool: RankPool | undefined, scorer: ScorerRef, rows: number): boolean {
+  if (!pool || !scorer.workerSafe || rows < pool.threshold) return false;
+  if (pool.adaptive === false) return true;
+  const s = statsOf.get(pool)?.get(statsKey(scorer, rows));
+  if (!s || s.pool.count < PROBES || s.inline.count < PROBES) return true;
+  return s.pool.mean < s.inline.mean;
+}

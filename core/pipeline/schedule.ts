@@ -30,7 +30,7 @@ import { buildNodeTable, COLUMNS, tableBytes, tableView } from './node-table.ts'
 import { nodeSetOf, nodeSetOfChunked, patchCount, patched, sharedCopyF64, sharedF64, verdictEpoch, type NodeSet } from './node-set.ts';
 import type { Nodes } from './node-list.ts';
 import { CHUNK_ROWS, chunksOf, inlineRunner, nthBestRow, type FusedJob, type ScoreSource } from './fused-scan.ts';
-import { poolTurn } from './pool-choice.ts';
+import { poolLikely, poolTurn } from './pool-choice.ts';
 import type { RankPool } from './rank-pool.ts';
 import { combineSummaries, scanScores, type ScanSummary } from './rank-summary.ts';
 import type { NodeTable, NodeView, PlacementRequest, Rejection, ScoreFn, ScorerRef, ScoreRequest } from '../types.ts';
@@ -119,9 +119,12 @@ export async function schedule(
   request: PlacementRequest,
   opts: ScheduleOptions = {},
 ): Promise<ScheduleResult> {
-  // A kernel thread that sleeps takes tens of µs to wake: tell it now, while the filters run.
+  // A kernel thread that sleeps takes tens of µs to wake: tell it now, while the filters run
+  // (only when the pass is likely to use it: a woken thread spins for a while).
   const pool = opts.pool;
-  if (pool?.kernel && nodes.length >= Math.max(pool.threshold, 2 * CHUNK_ROWS)) pool.kernel().prepare?.();
+  if (pool?.kernel && nodes.length >= Math.max(pool.threshold, 2 * CHUNK_ROWS) && fusedPoolLikely(core, request, pool, nodes.length)) {
+    pool.kernel().prepare?.();
+  }
   // The schedulable nodes, their table and the filters' per-node verdicts, kept for as long as
   // the caller passes the same snapshot (see node-set.ts).
   const pause = nodes.length >= YIELD_NODES ? turn : undefined;
@@ -376,6 +379,17 @@ function indexOfRow(rows: Int32Array, row: number): number {
     else hi = mid - 1;
   }
   throw new Error(`row ${row} is not among the filtered rows`);
+}
+
+/** Whether a fused pass on about `rows` rows would likely run with the pool (see poolLikely). */
+function fusedPoolLikely(core: Core, request: PlacementRequest, pool: RankPool, rows: number): boolean {
+  let scorer: ScorerRef;
+  try {
+    scorer = core.scorer(request);
+  } catch {
+    return false; // reported where the pass asks for it
+  }
+  return (scorer.rowLocal === true || scorer.rowwise === true) && poolLikely(pool, fusedRef(scorer), rows);
 }
 
 /** The pool-choice key of the fused pass (its own timings, apart from plain scoring). */
